@@ -10,6 +10,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from cadence import __version__
 from cadence.errors import CadenceError
@@ -51,8 +59,30 @@ def ingest(
     """Read music from SOURCES into a tokenized dataset in OUT."""
     from cadence.tokens.ingest import ingest as run_ingest
 
-    summary = run_ingest(sources, out, workers=workers or None, timeout=timeout, progress=True)
+    with _progress() as bar:
+        task = bar.add_task("ingest", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run_ingest(sources, out, workers=workers or None, timeout=timeout, on_progress=update)
+    if summary.skipped:
+        console.print(f"skipped {summary.skipped} already ingested", highlight=False)
+    if summary.duplicates:
+        console.print(f"{summary.duplicates} duplicates stored once", highlight=False)
     typer.echo(f"{summary.pieces} pieces, {summary.rejected} rejected")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def main() -> None:

@@ -1,0 +1,128 @@
+"""Read any supported file into Cadence's one internal score type, a symusic ``Score``.
+
+MIDI goes through symusic directly. ABC, MusicXML and Humdrum kern go through music21 and are
+converted to a symusic Score by way of music21's own MIDI writer, so both paths share one
+representation (ticks, tracks, tempos, time signatures).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import music21
+import symusic
+from music21 import abcFormat, harmony, midi, stream
+
+from cadence.music.formats import (
+    ABC_SUFFIXES,
+    KERN_SUFFIXES,
+    MIDI_SUFFIXES,
+    MUSICXML_SUFFIXES,
+    UnreadableMusic,
+)
+
+CHORD_PART_NAME = "chords"
+
+
+def load_midi_bytes(data: bytes) -> symusic.Score:
+    """Parse MIDI bytes with symusic."""
+    if not data:
+        raise UnreadableMusic("empty", "zero-length file")
+    return symusic.Score.from_midi(data)
+
+
+def load_score(path: str | Path, *, abc_number: int | None = None) -> symusic.Score:
+    """Load one piece from ``path``.
+
+    ``abc_number`` selects one tune (its ``X:`` reference number) from an ABC file holding
+    several; without it the first tune is read.
+
+    Raises :class:`UnreadableMusic` (or one of ``formats.LOADING_ERRORS``) for bad files.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return load_midi_bytes(path.read_bytes())
+    if suffix in ABC_SUFFIXES:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        return abc_to_score(text, number=abc_number)
+    if suffix in MUSICXML_SUFFIXES or suffix in KERN_SUFFIXES:
+        if path.stat().st_size == 0:
+            raise UnreadableMusic("empty", "zero-length file")
+        parsed = music21.converter.parse(path)
+        return stream_to_score(parsed)
+    raise UnreadableMusic("unsupported format", suffix or "no suffix")
+
+
+def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
+    """Parse ABC text (one tune, or tune ``number`` of several) into a symusic Score."""
+    if not text.strip():
+        raise UnreadableMusic("empty", "no ABC text")
+    if number is None:
+        numbers = abc_reference_numbers(text)
+        number = numbers[0] if numbers else None
+    handler = abcFormat.ABCFile().readstr(text, number=number)
+    parsed = abcFormat.translate.abcToStreamScore(handler)
+    return stream_to_score(parsed)
+
+
+def abc_reference_numbers(text: str) -> list[int]:
+    """The ``X:`` reference numbers of the tunes in an ABC file, in order."""
+    numbers = []
+    for line in text.splitlines():
+        stripped = line.replace(" ", "")
+        if stripped.startswith("X:"):
+            digits = stripped[2:].strip()
+            if digits.isdigit():
+                numbers.append(int(digits))
+    return numbers
+
+
+def stream_to_score(parsed: stream.Stream) -> symusic.Score:
+    """Convert a music21 stream to a symusic Score via music21's MIDI writer.
+
+    Chord symbols (as in ABC lead sheets such as the Nottingham tunes) are realised into a
+    separate part named ``chords`` so that the accompaniment is not lost.
+    """
+    if isinstance(parsed, stream.Opus):
+        scores = list(parsed.scores)
+        if not scores:
+            raise UnreadableMusic("no notes", "empty opus")
+        parsed = scores[0]
+    chord_part = _realize_chord_symbols(parsed)
+    if chord_part is not None:
+        parsed.insert(0, chord_part)
+    midi_file = midi.translate.streamToMidiFile(parsed)
+    score = symusic.Score.from_midi(midi_file.writestr())
+    if chord_part is not None and score.tracks:
+        score.tracks[-1].name = CHORD_PART_NAME
+    return score
+
+
+def _realize_chord_symbols(parsed: stream.Stream) -> stream.Part | None:
+    """Turn chord symbols into sounding chords in a new part, or None when there are none.
+
+    The new part is a copy of the part holding the symbols (so measures, repeats and meter
+    stay aligned) with its notes replaced by the realised chords.
+    """
+    source = parsed.parts[0] if isinstance(parsed, stream.Score) and parsed.parts else parsed
+    if not any(True for _ in source.recurse().getElementsByClass(harmony.ChordSymbol)):
+        return None
+    harmony.realizeChordSymbolDurations(source)
+    part = copy.deepcopy(source)
+    part.partName = CHORD_PART_NAME
+    for element in list(part.recurse().notesAndRests):
+        site = element.activeSite
+        if isinstance(element, harmony.ChordSymbol):
+            if element.pitches and element.duration.quarterLength > 0:
+                voiced = music21.chord.Chord([p.pitchClass + 48 for p in element.pitches])
+                voiced.duration = music21.duration.Duration(element.duration.quarterLength)
+                site.replace(element, voiced)
+            else:
+                site.remove(element)
+        elif not isinstance(element, music21.note.Rest):
+            site.replace(element, music21.note.Rest(quarterLength=element.quarterLength))
+    for element in list(source.recurse().getElementsByClass(harmony.ChordSymbol)):
+        element.activeSite.remove(element)
+    return part
