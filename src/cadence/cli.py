@@ -65,7 +65,9 @@ def ingest(
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = run_ingest(sources, out, workers=workers or None, timeout=timeout, on_progress=update)
+        summary = run_ingest(
+            sources, out, workers=workers or None, timeout=timeout, on_progress=update
+        )
     if summary.skipped:
         console.print(f"skipped {summary.skipped} already ingested", highlight=False)
     if summary.duplicates:

@@ -89,14 +89,14 @@ def note_arrays(score: symusic.Score, *, pitched_only: bool = False) -> dict[str
     """All notes of a score in quarter notes: time, duration, pitch, velocity (sorted by time)."""
     sq = score.to("quarter") if score.ticks_per_quarter else score
     parts = [
-        t.notes.numpy()
-        for t in sq.tracks
-        if len(t.notes) and not (pitched_only and t.is_drum)
+        t.notes.numpy() for t in sq.tracks if len(t.notes) and not (pitched_only and t.is_drum)
     ]
     if not parts:
         empty = np.zeros(0)
         return {"time": empty, "duration": empty, "pitch": empty, "velocity": empty}
-    out = {k: np.concatenate([p[k] for p in parts]) for k in ("time", "duration", "pitch", "velocity")}
+    out = {
+        k: np.concatenate([p[k] for p in parts]) for k in ("time", "duration", "pitch", "velocity")
+    }
     order = np.argsort(out["time"], kind="stable")
     return {k: v[order].astype(float) for k, v in out.items()}
 

@@ -90,6 +90,7 @@ def stream_to_score(parsed: stream.Stream) -> symusic.Score:
         if not scores:
             raise UnreadableMusic("no notes", "empty opus")
         parsed = scores[0]
+    _unshare_context_objects(parsed)
     chord_part = _realize_chord_symbols(parsed)
     if chord_part is not None:
         parsed.insert(0, chord_part)
@@ -98,6 +99,22 @@ def stream_to_score(parsed: stream.Stream) -> symusic.Score:
     if chord_part is not None and score.tracks:
         score.tracks[-1].name = CHORD_PART_NAME
     return score
+
+
+def _unshare_context_objects(parsed: stream.Stream) -> None:
+    """Give every measure its own meter/key/tempo objects.
+
+    music21's ABC reader can place one TimeSignature object in several measures; its MIDI
+    writer then fails ("object ... is already found in this Stream"). Copies fix that.
+    """
+    seen: set[int] = set()
+    classes = (music21.meter.TimeSignature, music21.key.KeySignature, music21.tempo.MetronomeMark)
+    for container in [parsed, *parsed.recurse(streamsOnly=True)]:
+        for element in list(container.getElementsByClass(classes)):
+            if id(element) in seen:
+                container.replace(element, copy.deepcopy(element))
+            else:
+                seen.add(id(element))
 
 
 def _realize_chord_symbols(parsed: stream.Stream) -> stream.Part | None:

@@ -83,7 +83,9 @@ def piece_tokens(mode: str, tempo_bpm: float, meter: str, collection: str) -> li
     ]
 
 
-def bar_tokens(density: float, mean_pitch: float, mean_velocity: float, arousal: float) -> list[str]:
+def bar_tokens(
+    density: float, mean_pitch: float, mean_velocity: float, arousal: float
+) -> list[str]:
     reg = NONE if math.isnan(mean_pitch) else str(bin_index(mean_pitch, REGISTER_EDGES))
     vel = NONE if math.isnan(mean_velocity) else str(bin_index(mean_velocity, VELOCITY_EDGES))
     return [

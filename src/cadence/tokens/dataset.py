@@ -58,7 +58,9 @@ class TokenDataset:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise CadenceError(f"dataset folder {self.root} does not exist; run `cadence ingest` first")
+            raise CadenceError(
+                f"dataset folder {self.root} does not exist; run `cadence ingest` first"
+            )
         if not (self.root / TOKENIZER).exists() or not (self.root / MANIFEST).exists():
             raise CadenceError(
                 f"{self.root} is not a Cadence dataset (no {TOKENIZER} or {MANIFEST}); "
@@ -81,7 +83,9 @@ class TokenDataset:
     def ids(self, entry: dict) -> np.ndarray:
         """Token ids (int64) of one manifest entry."""
         shard = self._shard(entry["shard"])
-        return np.asarray(shard[entry["offset"] : entry["offset"] + entry["length"]], dtype=np.int64)
+        return np.asarray(
+            shard[entry["offset"] : entry["offset"] + entry["length"]], dtype=np.int64
+        )
 
     def split(self, name: str) -> list[np.ndarray]:
         """All sequences of one split, in manifest order."""

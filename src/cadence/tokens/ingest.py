@@ -193,8 +193,9 @@ def ingest(
     stored = rejected = duplicates = 0
     n_workers = max(1, workers or os.cpu_count() or 1)
     ctx = mp.get_context("fork")
-    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(str(tok_path), timeout),
-                  maxtasksperchild=500) as pool:
+    with ctx.Pool(
+        n_workers, initializer=_init_worker, initargs=(str(tok_path), timeout), maxtasksperchild=500
+    ) as pool:
         for i, result in enumerate(pool.imap_unordered(_work, todo, chunksize=8), start=1):
             if result["ok"]:
                 same = writer.add(result["ids"], result["meta"])
@@ -202,10 +203,14 @@ def ingest(
                     stored += 1
                 else:
                     duplicates += 1
-                    _append_jsonl(out / ds.DUPLICATES, {"source": result["meta"]["source"], "same_as": same})
+                    _append_jsonl(
+                        out / ds.DUPLICATES, {"source": result["meta"]["source"], "same_as": same}
+                    )
             else:
                 rejected += 1
-                _append_jsonl(out / ds.REJECTED, {k: result[k] for k in ("source", "reason", "detail")})
+                _append_jsonl(
+                    out / ds.REJECTED, {k: result[k] for k in ("source", "reason", "detail")}
+                )
             if on_progress:
                 on_progress(i, len(todo))
     writer.flush()

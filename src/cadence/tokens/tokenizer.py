@@ -106,13 +106,17 @@ class CadenceTokenizer:
         remi_ids = seq.ids if not isinstance(seq, list) else [i for s in seq for i in s.ids]
         out = [self.bos_id]
         if piece is not None:
-            out += self.ids(controls.piece_tokens(piece.mode, piece.tempo_bpm, piece.meter, collection))
+            out += self.ids(
+                controls.piece_tokens(piece.mode, piece.tempo_bpm, piece.meter, collection)
+            )
         bar_idx = 0
         for tid in remi_ids:
             out.append(tid)
             if tid == self.bar_id and bars:
                 b = bars[min(bar_idx, len(bars) - 1)]
-                out += self.ids(controls.bar_tokens(b.density, b.mean_pitch, b.mean_velocity, b.arousal))
+                out += self.ids(
+                    controls.bar_tokens(b.density, b.mean_pitch, b.mean_velocity, b.arousal)
+                )
                 bar_idx += 1
         out.append(self.eos_id)
         return np.asarray(out, dtype=np.int64)
@@ -158,8 +162,10 @@ class CadenceTokenizer:
             config = REMI(params=path).config
         tok = cls(config)
         if data.get("controls") != controls.all_control_tokens():
-            raise ValueError("tokenizer controls: this file's control tokens differ from this "
-                             "version of Cadence; re-ingest the data")
+            raise ValueError(
+                "tokenizer controls: this file's control tokens differ from this "
+                "version of Cadence; re-ingest the data"
+            )
         return tok
 
     @classmethod
