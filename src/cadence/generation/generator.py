@@ -1,0 +1,245 @@
+"""Bar-by-bar generation under a ControlPlan, with hard constraints and musical form.
+
+The model writes in C major / A minor (how it was trained); the result is transposed to the
+plan's key at the end. Each bar starts with forced tokens (``Bar_None``, the bar's four control
+tokens from the plan, the meter) and its body is sampled under the grammar's masks, or copied
+from an earlier bar when the form says the theme returns. The model's state (LSTM memory or
+the sliding KV cache) is carried from bar to bar, so sessions of any length stream in constant
+memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import symusic
+import torch
+
+from cadence.generation.form import BarSource, plan_form
+from cadence.generation.grammar import BarRules, BarState, Grammar, role_programs
+from cadence.generation.plan import BarControl, ControlPlan
+from cadence.generation.sampling import SamplingConfig, sample
+from cadence.tokens import controls
+from cadence.tokens.tokenizer import CadenceTokenizer
+
+DEFAULT_STYLE = "nottingham"
+MAX_TOKENS_PER_BAR = 4 * 64 + 8
+
+
+@dataclass
+class GenerationResult:
+    ids: list[int]  # the whole token stream, in the generation key
+    score: symusic.Score  # decoded and transposed to the plan's key; tracks named by role
+    shift: int  # semitones applied to reach the plan's key
+    sections: list[str]  # form label of each bar
+    undecodable: int = 0
+    copied_bars: int = 0
+    bar_tokens: list[list[int]] = field(default_factory=list)
+
+
+def key_shift(plan: ControlPlan) -> int:
+    """Semitones from C major / A minor to the plan's key, in −5..+6."""
+    base = 0 if plan.mode == "major" else 9
+    shift = (plan.key_tonic - base) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def bar_controls(bar: BarControl) -> list[str]:
+    """The four per-bar control tokens that steer the model toward ``bar``'s targets."""
+    velocity = (bar.velocity_min + bar.velocity_max) / 2
+    return controls.bar_tokens(bar.density, bar.register, velocity, bar.arousal)
+
+
+def piece_controls(plan: ControlPlan, style: str) -> list[str]:
+    meter = f"{plan.meter[0]}/{plan.meter[1]}"
+    return controls.piece_tokens(plan.mode, plan.bars[0].tempo_bpm, meter, style)
+
+
+class BarGenerator:
+    """Streams bars of token ids for a plan; see :func:`generate` for the whole piece."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        plan: ControlPlan,
+        *,
+        sampling: SamplingConfig | None = None,
+        seed: int = 0,
+        style: str = DEFAULT_STYLE,
+        phrase: int = 8,
+        form: bool = True,
+    ) -> None:
+        self.model = model
+        self.tok: CadenceTokenizer = model.tokenizer  # type: ignore[assignment]
+        self.plan = plan
+        self.sampling = sampling or SamplingConfig()
+        self.style = style
+        self.shift = key_shift(plan)
+        roles = [r for r in plan.pitch_range if r != "percussion"]
+        self.grammar = Grammar(self.tok, role_programs(roles) or [0])
+        self.timesig = self.grammar.timesig_id(plan.meter)
+        self.positions = self.grammar.positions_per_bar(plan.meter)
+        self.form = plan_form(len(plan.bars), phrase) if form else [BarSource("A")] * len(plan.bars)
+        self.generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        self.pitch_range = {
+            prog: (lo - self.shift, hi - self.shift)
+            for role, (lo, hi) in plan.pitch_range.items()
+            for prog in role_programs([role])
+        }
+        scale = frozenset((pc - self.shift) % 12 for pc in plan.scale) if plan.strict_scale else None
+        self.scale = scale
+        self.state = None
+        self.ids: list[int] = []
+        self.bodies: list[list[int]] = []
+
+    def rules(self, bar: BarControl) -> BarRules:
+        return BarRules(self.scale, self.pitch_range, bar.velocity_min, bar.velocity_max, self.positions)
+
+    # ---- model feeding -----------------------------------------------------------------
+    def _feed(self, ids: list[int]) -> torch.Tensor:
+        """Run ``ids`` through the model, carrying state; returns the last position's logits."""
+        x = torch.tensor([ids], dtype=torch.long)
+        logits, self.state = self.model.forward_state(x, self.state)
+        self.ids.extend(ids)
+        return logits[0, -1]
+
+    def prime(self, primer_ids: list[int] | None = None) -> None:
+        """Start the stream: BOS and piece controls, or a primer's tokens (without EOS)."""
+        self.state = self.model.init_state(1)
+        if primer_ids:
+            body = [i for i in primer_ids if i != self.tok.eos_id]
+            self._feed(body)
+        else:
+            self._feed([self.tok.bos_id, *self.tok.ids(piece_controls(self.plan, self.style))])
+
+    def _header(self, bar: BarControl) -> list[int]:
+        return [self.tok.bar_id, *self.tok.ids(bar_controls(bar)), self.timesig]
+
+    def _sample_body(self, logits: torch.Tensor, rules: BarRules) -> list[int]:
+        state = BarState(self.grammar, rules)
+        body: list[int] = []
+        while True:
+            allowed = state.allowed() if len(body) < MAX_TOKENS_PER_BAR else self.grammar._bar_mask
+            token = sample(logits, allowed, self.sampling, self.generator)
+            if state.advance(token):
+                return body  # Bar_None closes the bar; it opens the next header
+            body.append(token)
+            logits, self.state = self.model.step(torch.tensor([token]), self.state)
+            logits = logits[0]
+            self.ids.append(token)
+
+    def sanitize(self, body: list[int], rules: BarRules) -> list[int]:
+        """Keep only the notes of ``body`` that meet ``rules`` (scale, range, velocity, meter)."""
+        g = self.grammar
+        out: list[int] = []
+        position: int | None = None
+        emitted_position = False
+        i = 0
+        while i < len(body):
+            kind = g.id_type[body[i]]
+            if kind == "Position":
+                position = int(g.id_value[body[i]])
+                emitted_position = False
+                i += 1
+                continue
+            if kind == "Program" and i + 3 < len(body) and position is not None:
+                prog, pitch, vel, dur = body[i : i + 4]
+                i += 4
+                if position >= rules.positions or int(g.id_value[prog]) not in g.programs:
+                    continue
+                if not g.pitch_mask(rules, int(g.id_value[prog]))[pitch]:
+                    continue
+                if not g.velocity_mask(rules)[vel]:
+                    vel = int(torch.nonzero(g.velocity_mask(rules))[-1])
+                if not emitted_position:
+                    out.append(g.position_ids[position][1])
+                    emitted_position = True
+                out += [prog, pitch, vel, dur]
+                continue
+            i += 1  # tempo or anything else outside the bar grammar is dropped
+        return out
+
+    def bars(self, theme: list[list[int]] | None = None) -> Iterator[list[int]]:
+        """Yield each bar's body token ids, in order. ``theme`` bars are copied first."""
+        if self.state is None:
+            self.prime()
+        theme = theme or []
+        for index, bar in enumerate(self.plan.bars):
+            rules = self.rules(bar)
+            source = self.form[index]
+            header = self._header(bar)
+            if index < len(theme):
+                body = self.sanitize(theme[index], rules)
+                self._feed(header + body) if body else self._feed(header)
+            elif source.copy_of is not None:
+                body = self.sanitize(self.bodies[source.copy_of], rules)
+                self._feed(header + body) if body else self._feed(header)
+            else:
+                logits = self._feed(header)
+                body = self._sample_body(logits, rules)
+            self.bodies.append(body)
+            yield body
+
+
+def split_bars(tok: CadenceTokenizer, ids: list[int]) -> list[list[int]]:
+    """Bodies of each bar of a token stream (tokens after the bar header, before the next bar)."""
+    bars: list[list[int]] = []
+    header_types = {"CtlDens", "CtlReg", "CtlVel", "CtlArou", "TimeSig"}
+    for i in ids:
+        token = tok.id_to_token[int(i)]
+        kind = token.split("_", 1)[0]
+        if token == "Bar_None":
+            bars.append([])
+        elif bars and kind not in header_types and kind not in {"EOS", "BOS", "PAD"}:
+            bars[-1].append(int(i))
+    return bars
+
+
+def generate(
+    model: torch.nn.Module,
+    plan: ControlPlan,
+    *,
+    sampling: SamplingConfig | None = None,
+    seed: int = 0,
+    style: str = DEFAULT_STYLE,
+    primer_ids: list[int] | None = None,
+    primer_mode: str = "continue",
+    form: bool = True,
+    on_bar: Callable[[int, int], None] | None = None,
+) -> GenerationResult:
+    """Generate a whole piece for ``plan``.
+
+    primer_ids: token ids of a primer (see ``encode_primer``); ``primer_mode`` "continue" feeds
+    it as context and continues, "vary" also makes its opening bars the first theme.
+    """
+    if primer_mode not in ("continue", "vary"):
+        raise ValueError(f"primer_mode: must be 'continue' or 'vary', got {primer_mode!r}")
+    gen = BarGenerator(model, plan, sampling=sampling, seed=seed, style=style, form=form)
+    theme = None
+    with torch.inference_mode():
+        gen.prime(primer_ids)
+        if primer_ids and primer_mode == "vary":
+            theme = split_bars(gen.tok, primer_ids)[: max(1, len(plan.bars) // 4)]
+        start = len(gen.ids)
+        for i, _ in enumerate(gen.bars(theme), start=1):
+            if on_bar:
+                on_bar(i, len(plan.bars))
+    ids = gen.ids[start:] + [gen.tok.eos_id]
+    score, undecodable = decode(gen.tok, ids, gen.shift)
+    copied = sum(1 for s in gen.form if s.copy_of is not None)
+    return GenerationResult(ids, score, gen.shift, [s.section for s in gen.form], undecodable,
+                            copied, gen.bodies)
+
+
+def decode(tok: CadenceTokenizer, ids: list[int], shift: int) -> tuple[symusic.Score, int]:
+    """Decode and transpose; returns (score, 1 if decoding failed else 0)."""
+    try:
+        score = tok.decode(ids)
+    except (ValueError, KeyError, IndexError, RuntimeError):
+        return symusic.Score(tok.remi.time_division), 1
+    for track in score.tracks:
+        if not track.is_drum:
+            track.shift_pitch(shift, inplace=True)
+    return score, 0
