@@ -88,14 +88,18 @@ class BarGenerator:
             for role, (lo, hi) in plan.pitch_range.items()
             for prog in role_programs([role])
         }
-        scale = frozenset((pc - self.shift) % 12 for pc in plan.scale) if plan.strict_scale else None
+        scale = (
+            frozenset((pc - self.shift) % 12 for pc in plan.scale) if plan.strict_scale else None
+        )
         self.scale = scale
         self.state = None
         self.ids: list[int] = []
         self.bodies: list[list[int]] = []
 
     def rules(self, bar: BarControl) -> BarRules:
-        return BarRules(self.scale, self.pitch_range, bar.velocity_min, bar.velocity_max, self.positions)
+        return BarRules(
+            self.scale, self.pitch_range, bar.velocity_min, bar.velocity_max, self.positions
+        )
 
     # ---- model feeding -----------------------------------------------------------------
     def _feed(self, ids: list[int]) -> torch.Tensor:
@@ -229,8 +233,9 @@ def generate(
     ids = gen.ids[start:] + [gen.tok.eos_id]
     score, undecodable = decode(gen.tok, ids, gen.shift)
     copied = sum(1 for s in gen.form if s.copy_of is not None)
-    return GenerationResult(ids, score, gen.shift, [s.section for s in gen.form], undecodable,
-                            copied, gen.bodies)
+    return GenerationResult(
+        ids, score, gen.shift, [s.section for s in gen.form], undecodable, copied, gen.bodies
+    )
 
 
 def decode(tok: CadenceTokenizer, ids: list[int], shift: int) -> tuple[symusic.Score, int]:

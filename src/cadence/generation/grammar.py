@@ -48,9 +48,13 @@ class BarRules:
 class Grammar:
     """Precomputed masks over the vocabulary, combined per step by a small state machine."""
 
-    AFTER_BAR_HEADER, AFTER_POSITION, AFTER_PROGRAM, AFTER_PITCH, AFTER_VELOCITY, AFTER_DURATION = range(6)
+    AFTER_BAR_HEADER, AFTER_POSITION, AFTER_PROGRAM, AFTER_PITCH, AFTER_VELOCITY, AFTER_DURATION = (
+        range(6)
+    )
 
-    def __init__(self, tokenizer: CadenceTokenizer, programs: Iterable[int], device: str = "cpu") -> None:
+    def __init__(
+        self, tokenizer: CadenceTokenizer, programs: Iterable[int], device: str = "cpu"
+    ) -> None:
         self.tok = tokenizer
         self.vocab_size = tokenizer.vocab_size
         self.device = device
@@ -62,7 +66,9 @@ class Grammar:
         self.program_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Program_")}
         self.pitch_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Pitch_")}
         self.velocity_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Velocity_")}
-        self.duration_ids = {i: duration_beats(t) for t, i in v.items() if t.startswith("Duration_")}
+        self.duration_ids = {
+            i: duration_beats(t) for t, i in v.items() if t.startswith("Duration_")
+        }
         self.timesig_ids = {_value(t): i for t, i in v.items() if t.startswith("TimeSig_")}
         self.id_type = {i: t.split("_", 1)[0] for t, i in v.items()}
         self.id_value = {i: _value(t) for t, i in v.items()}
@@ -107,20 +113,31 @@ class Grammar:
         key = (rules.scale, low, high)
         if key not in self._pitch_cache:
             ok = [
-                i for p, i in self.pitch_ids.items()
+                i
+                for p, i in self.pitch_ids.items()
                 if low <= p <= high and (rules.scale is None or p % 12 in rules.scale)
             ]
             if not ok:  # an impossible range falls back to the scale alone, never to nothing
-                ok = [i for p, i in self.pitch_ids.items() if rules.scale is None or p % 12 in rules.scale]
+                ok = [
+                    i
+                    for p, i in self.pitch_ids.items()
+                    if rules.scale is None or p % 12 in rules.scale
+                ]
             self._pitch_cache[key] = self._mask(ok)
         return self._pitch_cache[key]
 
     def velocity_mask(self, rules: BarRules) -> torch.Tensor:
         key = (rules.velocity_min, rules.velocity_max)
         if key not in self._velocity_cache:
-            ok = [i for v, i in self.velocity_ids.items() if rules.velocity_min <= v <= rules.velocity_max]
+            ok = [
+                i
+                for v, i in self.velocity_ids.items()
+                if rules.velocity_min <= v <= rules.velocity_max
+            ]
             if not ok:  # no level in range: the loudest level under the cap
-                under = [v for v in self.velocity_ids if v <= rules.velocity_max] or [min(self.velocity_ids)]
+                under = [v for v in self.velocity_ids if v <= rules.velocity_max] or [
+                    min(self.velocity_ids)
+                ]
                 ok = [self.velocity_ids[max(under)]]
             self._velocity_cache[key] = self._mask(ok)
         return self._velocity_cache[key]
