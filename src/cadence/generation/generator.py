@@ -230,7 +230,7 @@ def generate(
         for i, _ in enumerate(gen.bars(theme), start=1):
             if on_bar:
                 on_bar(i, len(plan.bars))
-    ids = gen.ids[start:] + [gen.tok.eos_id]
+    ids = [*gen.ids[start:], gen.tok.eos_id]
     score, undecodable = decode(gen.tok, ids, gen.shift)
     copied = sum(1 for s in gen.form if s.copy_of is not None)
     return GenerationResult(

@@ -101,7 +101,7 @@ class Grammar:
         return self.timesig_ids[key]
 
     def positions_per_bar(self, meter: tuple[int, int]) -> int:
-        return int(round(meter[0] * 4 / meter[1] * self.resolution))
+        return round(meter[0] * 4 / meter[1] * self.resolution)
 
     def _positions_within(self, n: int) -> torch.Tensor:
         if n not in self._pos_below:
