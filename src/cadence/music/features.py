@@ -202,26 +202,39 @@ def piece_features(score: symusic.Score) -> PieceFeatures:
 def bar_features(score: symusic.Score) -> list[BarFeatures]:
     """Features of each bar (bars follow the score's time signatures)."""
     notes = note_arrays(score)
+    pitched = note_arrays(score, pitched_only=True)
     end = float((notes["time"] + notes["duration"]).max()) if len(notes["time"]) else 0.0
+    bars = bar_starts(score, end)
+    if not bars:
+        return []
+    starts = np.array([b[0] for b in bars])
+    lengths = np.array([b[1] for b in bars])
+    n_bars = len(bars)
+
+    def per_bar(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.clip(np.searchsorted(starts, times + 1e-9, side="right") - 1, 0, n_bars - 1)
+        counts = np.bincount(idx, minlength=n_bars).astype(float)
+        sums = np.bincount(idx, weights=values, minlength=n_bars)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return counts, sums / counts
+
+    counts, mean_vel = per_bar(notes["time"], notes["velocity"])
+    _, mean_pitch = per_bar(pitched["time"], pitched["pitch"])
+    density = counts / lengths
     bpm = first_tempo(score)
-    drum_free = note_arrays(score, pitched_only=True)
-    out = []
-    for start, length in bar_starts(score, end):
-        sel = (notes["time"] >= start - 1e-9) & (notes["time"] < start + length - 1e-9)
-        psel = (drum_free["time"] >= start - 1e-9) & (drum_free["time"] < start + length - 1e-9)
-        n = int(sel.sum())
-        density = n / length
-        mean_vel = float(notes["velocity"][sel].mean()) if n else float("nan")
-        mean_pitch = float(drum_free["pitch"][psel].mean()) if psel.any() else float("nan")
-        out.append(
-            BarFeatures(
-                start=start,
-                length=length,
-                n_notes=n,
-                density=round(density, 4),
-                mean_pitch=round(mean_pitch, 3),
-                mean_velocity=round(mean_vel, 3),
-                arousal=arousal_estimate(bpm, density, mean_vel),
-            )
+    t = tempo_term(bpm)
+    d = np.clip((density - 2.0) / 2.0, -1.0, 1.0)
+    v = np.where(np.isnan(mean_vel), 0.0, np.clip((mean_vel - 64.0) / 40.0, -1.0, 1.0))
+    arousal = np.round(0.5 * t + 0.3 * d + 0.2 * v, 4)
+    return [
+        BarFeatures(
+            start=float(starts[i]),
+            length=float(lengths[i]),
+            n_notes=int(counts[i]),
+            density=round(float(density[i]), 4),
+            mean_pitch=round(float(mean_pitch[i]), 3),
+            mean_velocity=round(float(mean_vel[i]), 3),
+            arousal=float(arousal[i]),
         )
-    return out
+        for i in range(n_bars)
+    ]

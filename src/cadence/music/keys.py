@@ -22,9 +22,17 @@ def pitch_class_histogram(pitches: np.ndarray, weights: np.ndarray | None = None
     return np.bincount(pcs, weights=w, minlength=12).astype(float)
 
 
-def estimate_key(
-    pitches: np.ndarray, durations: np.ndarray | None = None
-) -> tuple[int, str, float]:
+def _zscore(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=-1, keepdims=True)) / x.std(axis=-1, keepdims=True)
+
+
+# The 24 key profiles, rows ordered C major, C minor, C# major, ..., z-scored once.
+_PROFILES = _zscore(
+    np.array([np.roll(p, t) for t in range(12) for p in (KK_MAJOR, KK_MINOR)], dtype=float)
+)
+
+
+def estimate_key(pitches: np.ndarray, durations: np.ndarray | None = None) -> tuple[int, str, float]:
     """(tonic pitch class, "major"|"minor", correlation) for the given notes.
 
     Empty input, or a flat histogram, gives (0, "major", 0.0). Ties go to the first key in
@@ -33,13 +41,9 @@ def estimate_key(
     hist = pitch_class_histogram(pitches, durations)
     if hist.sum() == 0 or np.allclose(hist, hist[0]):
         return 0, "major", 0.0
-    best = (0, "major", -2.0)
-    for tonic in range(12):
-        for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)):
-            r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if r > best[2] + 1e-12:
-                best = (tonic, mode, r)
-    return best
+    corr = _PROFILES @ _zscore(hist) / 12.0  # Pearson correlation with each of the 24 keys
+    best = int(np.argmax(corr))
+    return best // 2, ("major", "minor")[best % 2], float(corr[best])
 
 
 def key_name(tonic: int, mode: str) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 from cadence.music import features as feat
 from cadence.music.formats import LOADING_ERRORS, UnreadableMusic
 from cadence.music.io import load_score
-from cadence.music.keys import key_name, transpose_interval
+from cadence.music.keys import estimate_key, key_name, transpose_interval
 from cadence.music.sources import SourceItem, expand_sources
 from cadence.tokens import dataset as ds
 from cadence.tokens.roles import apply_roles, assign_roles
@@ -78,13 +78,14 @@ def prepare(item: SourceItem, tokenizer: CadenceTokenizer) -> dict:
     original_programs = [-1 if t.is_drum else int(t.program) for t in score.tracks]
     roles = assign_roles(score)
     score = apply_roles(score, roles)
-    piece = feat.piece_features(score)
-    shift = transpose_interval(piece.key_tonic, piece.mode)
+    pitched = feat.note_arrays(score, pitched_only=True)
+    tonic, mode, _ = estimate_key(pitched["pitch"], pitched["duration"])
+    shift = transpose_interval(tonic, mode)
     if shift:
         for track in score.tracks:
             if not track.is_drum:
                 track.shift_pitch(shift, inplace=True)
-        piece = feat.piece_features(score)
+    piece = feat.piece_features(score)
     ids = tokenizer.encode(score, piece, feat.bar_features(score), item.collection)
     if int(np.isin(ids, tokenizer.ids_of_type("Pitch")).sum()) == 0:
         raise UnreadableMusic("no notes", "no note inside the tokenizer's pitch range")
