@@ -32,7 +32,9 @@ _PROFILES = _zscore(
 )
 
 
-def estimate_key(pitches: np.ndarray, durations: np.ndarray | None = None) -> tuple[int, str, float]:
+def estimate_key(
+    pitches: np.ndarray, durations: np.ndarray | None = None
+) -> tuple[int, str, float]:
     """(tonic pitch class, "major"|"minor", correlation) for the given notes.
 
     Empty input, or a flat histogram, gives (0, "major", 0.0). Ties go to the first key in
