@@ -1,0 +1,222 @@
+"""Build a :class:`Prescription` from a goal and what is known about the patient.
+
+Start state (iso principle, Altshuler 1948; Davis, Gfeller & Thaut 2008): a heart rate sets
+the start tempo near it (and the start arousal unless one is rated); a self-rated arousal sets
+the start tempo through ``iso.tempo_from_arousal``; a self-rated valence sets the start valence.
+With neither, the goal's default start applies. Pain is different: the patient's stated arousal
+and valence are *preferences* that reshape the target (Basiński 2021; Howlin 2022).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cadence.errors import CadenceError
+from cadence.therapy import iso, ras
+from cadence.therapy.checks import check_heart_rate, check_minutes, check_unit, in_range
+from cadence.therapy.goals import (
+    BREATHING_FRACTION,
+    GOALS,
+    PROFILES,
+    REMINISCENCE_AGES,
+    GoalProfile,
+)
+from cadence.therapy.instruments import parse_instrument, parse_key
+from cadence.therapy.prescription import Prescription
+
+# Resting breathing-rate validation range, breaths per minute. Engineering choice (no source).
+BREATHING_MIN, BREATHING_MAX = 4.0, 40.0
+# Birth-year validation range. Engineering choice (no source).
+BIRTH_YEAR_MIN, BIRTH_YEAR_MAX = 1900, 2100
+# Fades together take at most this share of the session. Engineering choice (no source).
+MAX_FADE_SHARE = 0.5
+
+
+def build(
+    goal: str,
+    minutes: float,
+    *,
+    cadence_spm: float | None = None,
+    heart_rate: float | None = None,
+    arousal: float | None = None,
+    valence: float | None = None,
+    key: str | int | None = None,
+    mode: str | None = None,
+    instrument: str | int | None = None,
+    fall_risk: bool = False,
+    seed: int | None = None,
+    meter: tuple[int, int] | None = None,
+    gait_step: float | None = None,
+    gait_target: float | None = None,
+    breathing_rate: float | None = None,
+    birth_year: int | None = None,
+) -> Prescription:
+    """The default prescription for ``goal``, adapted to the patient's inputs.
+
+    gait: needs ``cadence_spm``; ``gait_step`` (5-10%) and ``gait_target`` (-12%..+12%) are
+    fractions of cadence; ``fall_risk`` forbids any increase. ``breathing_rate`` (breaths/min)
+    adds a loudness-envelope cue at 75% of it (Leslie 2019). ``birth_year`` gives the
+    reminiscence years, ages 13-19 (Rao 2021). Raises CadenceError on any bad input.
+    """
+    goal = str(goal).strip().lower()
+    if goal not in GOALS:
+        raise CadenceError(f"goal: got {goal!r}; must be one of {', '.join(GOALS)}")
+    minutes = check_minutes(minutes)
+    check_heart_rate(heart_rate)
+    check_unit("arousal", arousal)
+    check_unit("valence", valence)
+    if cadence_spm is not None:
+        ras.check_cadence(cadence_spm)
+    if goal != "gait" and (gait_step is not None or gait_target is not None):
+        raise CadenceError(f"gait_step/gait_target: only apply to goal 'gait', not {goal!r}")
+    profile = PROFILES[goal]
+    tonic, mode = _key_and_mode(key, mode, profile.mode)
+    num, den = _meter(meter) if meter is not None else profile.meter
+    beats_per_bar = num * 4.0 / den
+    programs = dict(profile.programs)
+    if instrument is not None:
+        programs["melody"] = parse_instrument(instrument)
+
+    if goal == "gait":
+        levels = ras.gait_levels(gait_step, gait_target, fall_risk)
+        bars = ras.plan_gait(ras.check_cadence(cadence_spm), minutes, beats_per_bar, levels)
+    else:
+        start, target = _states(goal, profile, heart_rate, arousal, valence)
+        bars = iso.plan_iso(start, target, minutes, beats_per_bar)
+
+    planned_s = sum(beats_per_bar * 60.0 / b.tempo_bpm for b in bars)
+    fade_in, fade_out = profile.fade_in_s, profile.fade_out_s
+    if fade_in + fade_out > MAX_FADE_SHARE * planned_s:
+        scale = MAX_FADE_SHARE * planned_s / (fade_in + fade_out)
+        fade_in, fade_out = fade_in * scale, fade_out * scale
+
+    return Prescription(
+        goal=goal,
+        minutes=minutes,
+        bars=bars,
+        key_tonic=tonic,
+        mode=mode,
+        meter=(num, den),
+        programs=programs,
+        pitch_range=dict(profile.pitch_range),
+        beat_layer=profile.beat_layer,
+        accents=ras.accents_for((num, den)) if profile.beat_layer else (),
+        target_lufs=profile.target_lufs,
+        fade_in_s=fade_in,
+        fade_out_s=fade_out,
+        strict_scale=profile.strict_scale,
+        cadence_spm=None if cadence_spm is None else float(cadence_spm),
+        heart_rate=None if heart_rate is None else float(heart_rate),
+        arousal=None if arousal is None else float(arousal),
+        valence=None if valence is None else float(valence),
+        fall_risk=bool(fall_risk),
+        breathing_cue_per_min=_breathing_cue(breathing_rate),
+        reminiscence_years=_reminiscence(birth_year),
+        seed=seed,
+    )
+
+
+def _meter(meter: object) -> tuple[int, int]:
+    """(numerator, denominator) as ints: numerator 1-16, denominator 2, 4, 8 or 16."""
+    ok = (
+        isinstance(meter, tuple | list)
+        and len(meter) == 2
+        and all(isinstance(x, int) and not isinstance(x, bool) for x in meter)
+        and 1 <= meter[0] <= 16
+        and meter[1] in (2, 4, 8, 16)
+    )
+    if not ok:
+        raise CadenceError(
+            f"meter: got {meter!r}; give (numerator 1-16, denominator 2/4/8/16), e.g. (3, 4)"
+        )
+    return int(meter[0]), int(meter[1])  # type: ignore[index]
+
+
+def _key_and_mode(key: str | int | None, mode: str | None, default: str) -> tuple[int, str]:
+    """Tonic and mode from the key text and the mode option; a conflict is an error."""
+    tonic, key_mode = (0, None) if key is None else parse_key(key)
+    if mode is not None:
+        mode = str(mode).strip().lower()
+        if mode not in ("major", "minor"):
+            raise CadenceError(f"mode: got {mode!r}; must be 'major' or 'minor'")
+        if key_mode is not None and key_mode != mode:
+            raise CadenceError(f"mode: {mode!r} contradicts key {key!r}; give one or the other")
+    return tonic, mode or key_mode or default
+
+
+def _states(
+    goal: str,
+    profile: GoalProfile,
+    heart_rate: float | None,
+    arousal: float | None,
+    valence: float | None,
+) -> tuple[iso.State, iso.State]:
+    """Start and target states for the iso planner."""
+    if goal == "cognition":
+        # Familiar, predictable, moderate tempo held constant (THERAPY.md cognition).
+        return profile.start, profile.target
+    if goal == "pain":
+        # Stated preferences reshape the target (Basinski 2021); start = target unless a heart
+        # rate gives a present state to match first.
+        target = profile.target
+        if arousal is not None:
+            target = replace(target, arousal=arousal, tempo_bpm=iso.tempo_from_arousal(arousal))
+        if valence is not None:
+            target = replace(target, valence=valence)
+        start = target
+        if heart_rate is not None:
+            start = replace(
+                target,
+                tempo_bpm=iso.tempo_from_heart_rate(heart_rate),
+                arousal=iso.arousal_from_heart_rate(heart_rate),
+            )
+        return start, target
+    start = profile.start
+    if arousal is not None:
+        start = replace(start, arousal=arousal, tempo_bpm=iso.tempo_from_arousal(arousal))
+    if heart_rate is not None:
+        start = replace(start, tempo_bpm=iso.tempo_from_heart_rate(heart_rate))
+        if arousal is None:
+            start = replace(start, arousal=iso.arousal_from_heart_rate(heart_rate))
+    if valence is not None:
+        start = replace(start, valence=valence)
+    target = profile.target
+    # Never move against the goal: relaxation never speeds up or arouses, mood lift never
+    # slows or saddens. If the patient is already past the target, hold the start value.
+    if goal in ("sleep", "anxiety"):
+        target = replace(
+            target,
+            tempo_bpm=min(target.tempo_bpm, start.tempo_bpm),
+            arousal=min(target.arousal, start.arousal),
+        )
+    elif goal == "mood":
+        target = replace(
+            target,
+            tempo_bpm=max(target.tempo_bpm, start.tempo_bpm),
+            arousal=max(target.arousal, start.arousal),
+            valence=max(target.valence, start.valence),
+        )
+    return start, target
+
+
+def _breathing_cue(breathing_rate: float | None) -> float | None:
+    """Loudness-envelope rate: 75% of the resting breathing rate (Leslie 2019)."""
+    if breathing_rate is None:
+        return None
+    if not in_range(breathing_rate, BREATHING_MIN, BREATHING_MAX):
+        raise CadenceError(
+            f"breathing_rate: got {breathing_rate!r}; must be {BREATHING_MIN:g}-"
+            f"{BREATHING_MAX:g} breaths per minute"
+        )
+    return BREATHING_FRACTION * float(breathing_rate)
+
+
+def _reminiscence(birth_year: int | None) -> tuple[int, int] | None:
+    """Calendar years when the patient was 13-19 (Rao 2021), for primers and style."""
+    if birth_year is None:
+        return None
+    if not isinstance(birth_year, int) or not in_range(birth_year, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX):
+        raise CadenceError(
+            f"birth_year: got {birth_year!r}; must be {BIRTH_YEAR_MIN}-{BIRTH_YEAR_MAX}"
+        )
+    return birth_year + REMINISCENCE_AGES[0], birth_year + REMINISCENCE_AGES[1]
