@@ -22,6 +22,7 @@ import symusic
 from scipy.signal import resample_poly
 
 from cadence.evaluation import metrics
+from cadence.music.features import arousal_estimate, bar_features
 
 DEFAULT_QPM = 120.0  # tempo before the first tempo event (SMF 1.0 spec)
 _MS_DECIMALS = 3  # jitter is reported to the microsecond
@@ -221,3 +222,25 @@ def measure(
         pitch_class_entropy=metrics.pitch_class_entropy(score),
         repeated_material_share=metrics.repeated_material_share(score),
     )
+
+
+def tempo_per_bar(midi_path: str | Path, n_bars: int, meter: tuple[int, int]) -> list[float]:
+    """Tempo (quarter notes per minute) in force at the start of each of ``n_bars`` bars."""
+    score = _load(midi_path)
+    starts = np.arange(n_bars) * _bar_ticks(score, meter)
+    return [round(float(q), _BPM_DECIMALS) for q in _qpm_at(starts, score)]
+
+
+def arousal_per_bar(midi_path: str | Path, n_bars: int, meter: tuple[int, int]) -> list[float]:
+    """The arousal estimate of each bar of the written file (``music.features`` rule), from
+    the bar's measured tempo, note density and mean velocity. Empty bars use velocity 64."""
+    score = _load(midi_path)
+    tempos = tempo_per_bar(midi_path, n_bars, meter)
+    bars = bar_features(score)
+    out = []
+    for i in range(n_bars):
+        if i < len(bars):
+            out.append(arousal_estimate(tempos[i], bars[i].density, bars[i].mean_velocity))
+        else:
+            out.append(arousal_estimate(tempos[i], 0.0, float("nan")))
+    return out

@@ -22,10 +22,10 @@ import numpy as np
 from cadence.music import features as feat
 from cadence.music.formats import LOADING_ERRORS, UnreadableMusic
 from cadence.music.io import load_score
-from cadence.music.keys import estimate_key, key_name, transpose_interval
+from cadence.music.keys import key_name
 from cadence.music.sources import SourceItem, expand_sources
 from cadence.tokens import dataset as ds
-from cadence.tokens.roles import apply_roles, assign_roles
+from cadence.tokens.normalize import normalize
 from cadence.tokens.tokenizer import CadenceTokenizer
 
 MAX_BEATS = 20_000.0  # longer than ~2.5 h at 120 BPM: not a piece (engineering limit)
@@ -76,15 +76,8 @@ def prepare(item: SourceItem, tokenizer: CadenceTokenizer) -> dict:
         if not MIN_TEMPO <= tempo.qpm <= MAX_TEMPO:
             raise UnreadableMusic("absurd tempo", f"{tempo.qpm:.1f} quarter notes per minute")
     original_programs = [-1 if t.is_drum else int(t.program) for t in score.tracks]
-    roles = assign_roles(score)
-    score = apply_roles(score, roles)
-    pitched = feat.note_arrays(score, pitched_only=True)
-    tonic, mode, _ = estimate_key(pitched["pitch"], pitched["duration"])
-    shift = transpose_interval(tonic, mode)
-    if shift:
-        for track in score.tracks:
-            if not track.is_drum:
-                track.shift_pitch(shift, inplace=True)
+    norm = normalize(score)
+    score, roles, shift = norm.score, norm.roles, norm.shift
     piece = feat.piece_features(score)
     ids = tokenizer.encode(score, piece, feat.bar_features(score), item.collection)
     if int(np.isin(ids, tokenizer.ids_of_type("Pitch")).sum()) == 0:
