@@ -1,0 +1,169 @@
+"""The session pipeline: prescription → plan → generation → render → evaluation.
+
+``run_session`` writes, into one folder:
+``session.mid``, ``session.wav`` (and FLAC/OGG on request), ``session.musicxml``,
+``session.svg`` (first pages), ``prescription.json``, ``plan.png`` (planned and measured tempo
+and arousal) and ``report.json`` (adherence measured from the written files).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import symusic
+
+from cadence.errors import CadenceError
+from cadence.evaluation import adherence
+from cadence.generation.generator import generate
+from cadence.generation.sampling import SamplingConfig
+from cadence.models import Model
+from cadence.models.shipped import resolve_model_dir
+from cadence.music.formats import LOADING_ERRORS
+from cadence.music.io import load_score
+from cadence.render import arrange, audio, midi, plot, score
+from cadence.therapy.prescription import Prescription
+from cadence.therapy.primer import encode_primer
+
+log = logging.getLogger(__name__)
+AUDIO_FORMATS = ("wav", "flac", "ogg")
+
+
+@dataclass
+class SessionResult:
+    out: Path
+    files: dict[str, Path]
+    report: dict
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def load_primer(path: str | Path | None) -> symusic.Score | None:
+    """The patient's favourite tune as a Score, or a CadenceError naming the file."""
+    if path is None:
+        return None
+
+    path = Path(path)
+    if not path.is_file():
+        raise CadenceError(f"primer {path} does not exist; give a MIDI, ABC or MusicXML file")
+    try:
+        primer = load_score(path)
+    except LOADING_ERRORS as err:
+        raise CadenceError(
+            f"primer {path} could not be read ({err}); give a MIDI, ABC or MusicXML file"
+        ) from None
+    if sum(len(t.notes) for t in primer.tracks) == 0:
+        raise CadenceError(f"primer {path} holds no notes")
+    return primer
+
+
+def run_session(
+    prescription: Prescription,
+    out: str | Path,
+    *,
+    model: str | Path | None = None,
+    primer: str | Path | None = None,
+    primer_mode: str = "vary",
+    sampling: SamplingConfig | None = None,
+    formats: tuple[str, ...] = ("wav",),
+    svg_pages: int = 2,
+    on_bar: Callable[[int, int], None] | None = None,
+) -> SessionResult:
+    """Run one session; every input is checked before anything is written."""
+    unknown = [f for f in formats if f not in AUDIO_FORMATS]
+    if unknown:
+        raise CadenceError(f"unknown audio format {unknown[0]!r}; use {', '.join(AUDIO_FORMATS)}")
+    primer_score = load_primer(primer)
+    net = Model.from_pretrained(resolve_model_dir(model))
+    net.eval()
+    plan = prescription.to_control_plan()
+    primer_ids = encode_primer(net.tokenizer, primer_score) if primer_score is not None else None
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    result = generate(
+        net,
+        plan,
+        sampling=sampling,
+        seed=prescription.seed or 0,
+        primer_ids=primer_ids,
+        primer_mode=primer_mode,
+        on_bar=on_bar,
+    )
+    timings["generate_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    files = {"prescription": out / "prescription.json", "midi": out / "session.mid"}
+    files["prescription"].write_text(prescription.to_json())
+    arranged = arrange.arrange(result.score, plan)
+    midi.to_midi(arranged, files["midi"])
+    warnings: list[str] = []
+    wav = out / "session.wav"
+    try:
+        audio.to_wav(
+            files["midi"],
+            wav,
+            target_lufs=prescription.target_lufs,
+            fade_in_s=prescription.fade_in_s,
+            fade_out_s=prescription.fade_out_s,
+        )
+        files["wav"] = wav
+        for fmt in formats:
+            if fmt != "wav":
+                files[fmt] = audio.to_format(wav, out / f"session.{fmt}")
+    except audio.AudioUnavailable as err:
+        warnings.append(f"no audio: {err}")
+    timings["render_audio_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    files["musicxml"] = out / "session.musicxml"
+    score.to_musicxml(arranged, files["musicxml"])
+    files["svg"] = out / "session.svg"
+    score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
+    timings["render_score_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    n_bars = len(plan.bars)
+    report = adherence.measure(
+        files["midi"],
+        files.get("wav"),
+        planned_bpm=[b.tempo_bpm for b in plan.bars],
+        meter=plan.meter,
+        scale_pcs=plan.scale,
+        target_lufs=prescription.target_lufs,
+        requested_seconds=prescription.minutes * 60.0,
+        bar_seconds=max(plan.bar_seconds()),
+        undecodable=result.undecodable,
+    ).to_dict()
+    measured_tempo = adherence.tempo_per_bar(files["midi"], n_bars, plan.meter)
+    measured_arousal = adherence.arousal_per_bar(files["midi"], n_bars, plan.meter)
+    report.update(
+        {
+            "goal": prescription.goal,
+            "bars": n_bars,
+            "copied_bars": result.copied_bars,
+            "model": str(resolve_model_dir(model)),
+            "seed": prescription.seed or 0,
+        }
+    )
+    files["plan"] = out / "plan.png"
+    plot.plot_plan(
+        files["plan"],
+        planned_tempo=[b.tempo_bpm for b in plan.bars],
+        planned_arousal=[b.arousal for b in plan.bars],
+        measured_tempo=measured_tempo,
+        measured_arousal=measured_arousal,
+        bar_seconds=plan.bar_seconds(),
+    )
+    timings["evaluate_s"] = time.perf_counter() - t0
+    report["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    report["warnings"] = warnings
+    files["report"] = out / "report.json"
+    files["report"].write_text(json.dumps(report, indent=2))
+    return SessionResult(out, files, report, warnings, timings)
