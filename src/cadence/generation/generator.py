@@ -232,10 +232,20 @@ def generate(
                 on_bar(i, len(plan.bars))
     ids = [*gen.ids[start:], gen.tok.eos_id]
     score, undecodable = decode(gen.tok, ids, gen.shift)
+    clip_to_bars(score, len(plan.bars) * plan.beats_per_bar)
     copied = sum(1 for s in gen.form if s.copy_of is not None)
     return GenerationResult(
         ids, score, gen.shift, [s.section for s in gen.form], undecodable, copied, gen.bodies
     )
+
+
+def clip_to_bars(score: symusic.Score, quarters: float) -> None:
+    """Shorten notes that would sound past the piece's last bar (the plan fixes its length)."""
+    end = round(quarters * score.ticks_per_quarter)
+    for track in score.tracks:
+        for note in track.notes:
+            if note.time + note.duration > end:
+                note.duration = max(1, end - note.time)
 
 
 def decode(tok: CadenceTokenizer, ids: list[int], shift: int) -> tuple[symusic.Score, int]:

@@ -1,0 +1,189 @@
+"""Audio out: FluidSynth rendering, loudness normalisation, fades and a true-peak ceiling.
+
+The synthesiser is the ``fluidsynth`` command-line program (fast, offline rendering with
+``-F``) with a General MIDI soundfont, by default Debian's ``fluid-soundfont-gm``.
+Loudness is integrated loudness after ITU-R BS.1770-4 and the true peak the largest sample
+after 4× oversampling, both from :mod:`cadence.render.loudness`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import symusic
+
+from cadence.render.loudness import block_powers, true_peak_dbtp
+
+DEBIAN_SOUNDFONTS = (
+    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
+    Path("/usr/share/sounds/sf2/default-GM.sf2"),
+)
+SOUNDFONT_ENV = "CADENCE_SOUNDFONT"
+INSTALL_HINT = "install it with `apt-get install fluidsynth fluid-soundfont-gm`"
+SYNTH_GAIN = 0.5  # FluidSynth master gain; rendered as float, so nothing clips before scaling
+TAIL_S = 0.5  # release/reverb kept after the last MIDI event (below -60 dBFS by then)
+END_RAMP_S = 0.02  # anti-click ramp at the very end when no fade-out is asked for
+FORMATS = {".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".wav": ("WAV", "PCM_16")}
+
+
+class AudioUnavailable(RuntimeError):
+    """FluidSynth or a General MIDI soundfont is missing; the message says how to install."""
+
+
+class AudioRenderError(RuntimeError):
+    """FluidSynth ran but did not produce audio."""
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """What was written: measured integrated loudness (LUFS), true peak (dBTP), seconds."""
+
+    path: Path
+    lufs: float
+    true_peak_dbtp: float
+    duration_s: float
+
+
+def find_fluidsynth() -> str:
+    """Path of the ``fluidsynth`` program, or :class:`AudioUnavailable`."""
+    exe = shutil.which("fluidsynth")
+    if exe is None:
+        raise AudioUnavailable(f"the fluidsynth program was not found on PATH; {INSTALL_HINT}")
+    return exe
+
+
+def find_soundfont(soundfont: str | Path | None = None) -> Path:
+    """The soundfont to use: ``soundfont`` if given, else $CADENCE_SOUNDFONT, else Debian's.
+
+    Raises :class:`AudioUnavailable` when the chosen file does not exist or none is found.
+    """
+    if soundfont is None:
+        soundfont = os.environ.get(SOUNDFONT_ENV) or None
+        source = f"${SOUNDFONT_ENV}"
+    else:
+        source = "the soundfont"
+    if soundfont is not None:
+        path = Path(soundfont).expanduser()
+        if not path.is_file():
+            raise AudioUnavailable(
+                f"{source} {path} does not exist; give an existing .sf2 file or {INSTALL_HINT}"
+            )
+        return path
+    for path in DEBIAN_SOUNDFONTS:
+        if path.is_file():
+            return path
+    raise AudioUnavailable(
+        f"no General MIDI soundfont found (looked for {DEBIAN_SOUNDFONTS[0]} and "
+        f"${SOUNDFONT_ENV}); {INSTALL_HINT}"
+    )
+
+
+def apply_fades(data: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> None:
+    """Linear gain fades at both ends, in place; each is cut to the audio's length."""
+    n = data.shape[0]
+    n_in = min(n, round(max(fade_in_s, 0.0) * rate))
+    n_out = min(n, round(max(fade_out_s, END_RAMP_S) * rate))
+    if n_in:
+        data[:n_in] *= np.linspace(0.0, 1.0, n_in, endpoint=False, dtype=data.dtype)[:, None]
+    if n_out:
+        data[n - n_out :] *= np.linspace(1.0, 0.0, n_out, dtype=data.dtype)[:, None]
+
+
+def synthesize(
+    midi_path: str | Path, wav_path: str | Path, *, sample_rate: int, soundfont: Path
+) -> None:
+    """Render ``midi_path`` to a float WAV with the fluidsynth program (no shell, no MIDI in)."""
+    cmd = [
+        find_fluidsynth(),
+        "-n",  # no MIDI input driver
+        "-i",  # no interactive shell
+        "-q",  # quiet
+        "-g", str(SYNTH_GAIN),
+        "-r", str(sample_rate),
+        "-O", "float",
+        "-T", "wav",
+        "-F", str(wav_path),
+        str(soundfont),
+        str(midi_path),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not Path(wav_path).is_file():
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        why = lines[-1] if lines else f"exit status {done.returncode}"
+        raise AudioRenderError(f"fluidsynth could not render {midi_path}: {why}")
+
+
+def to_wav(
+    midi_path: str | Path,
+    wav_path: str | Path,
+    *,
+    target_lufs: float,
+    peak_dbtp: float = -1.0,
+    fade_in_s: float = 0.0,
+    fade_out_s: float = 0.0,
+    sample_rate: int = 44100,
+    soundfont: str | Path | None = None,
+) -> AudioResult:
+    """Render a MIDI file to a 16-bit stereo WAV at ``target_lufs`` and return what was written.
+
+    Steps: FluidSynth renders (float, so nothing clips); the audio is cut to the MIDI's
+    length plus :data:`TAIL_S`; fades are applied (a 20 ms ramp at least at the end); one
+    gain brings the integrated loudness to ``target_lufs``; if the true peak would then exceed
+    ``peak_dbtp`` the gain is lowered until it does not, so the result is never louder than
+    the target. Silent or sub-400 ms audio is not normalised (loudness -inf or NaN).
+
+    Raises :class:`AudioUnavailable` without fluidsynth or a soundfont, FileNotFoundError
+    for a missing MIDI file and :class:`AudioRenderError` when fluidsynth fails.
+    """
+    midi_path, wav_path = Path(midi_path), Path(wav_path)
+    sf2 = find_soundfont(soundfont)
+    find_fluidsynth()
+    if not midi_path.is_file():
+        raise FileNotFoundError(f"MIDI file {midi_path} does not exist")
+    end_s = float(symusic.Score(str(midi_path)).to(symusic.TimeUnit.second).end())
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=wav_path.parent) as tmp:
+        raw = Path(tmp) / "raw.wav"
+        synthesize(midi_path, raw, sample_rate=sample_rate, soundfont=sf2)
+        frames = round((max(end_s, 0.0) + TAIL_S) * sample_rate)
+        data, rate = soundfile.read(str(raw), frames=frames, dtype="float32", always_2d=True)
+    apply_fades(data, rate, fade_in_s, fade_out_s)
+    powers = block_powers(data, rate)
+    lufs = powers.lufs()
+    peak = true_peak_dbtp(data)
+    gain_db = target_lufs - lufs if math.isfinite(lufs) else 0.0
+    if peak + gain_db > peak_dbtp:
+        gain_db = peak_dbtp - peak
+    data *= np.float32(10.0 ** (gain_db / 20.0))
+    soundfile.write(str(wav_path), data, rate, subtype="PCM_16")
+    # Filtering, gating and oversampling are linear in the gain, so both levels of the
+    # written audio follow exactly from the measurements before it (up to 16-bit rounding).
+    return AudioResult(wav_path, powers.lufs(gain_db), peak + gain_db, data.shape[0] / rate)
+
+
+def to_format(wav_path: str | Path, path: str | Path) -> Path:
+    """Convert a WAV to FLAC (16-bit), OGG (Vorbis) or WAV, chosen by ``path``'s suffix.
+
+    Read and written in blocks, so long files need little memory. Raises ValueError for
+    another suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"path: unsupported audio suffix {suffix!r}; use .flac, .ogg or .wav")
+    fmt, subtype = FORMATS[suffix]
+    with soundfile.SoundFile(str(wav_path)) as src, soundfile.SoundFile(
+        str(path), "w", samplerate=src.samplerate, channels=src.channels, format=fmt,
+        subtype=subtype,
+    ) as dst:  # fmt: skip
+        for block in src.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+            dst.write(block)
+    return path

@@ -1,0 +1,125 @@
+"""Score out: MusicXML through music21 and an SVG engraving of the first pages through Verovio.
+
+The percussion (beat) layer is a metronome, not part of the composition, so drum tracks are
+left out of the notated score. Timing is quantised by music21's MIDI reader to the nearest
+sixteenth note or eighth-note triplet (its default ``quarterLengthDivisors`` (4, 3)).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import music21
+import symusic
+import verovio
+
+from cadence.render.midi import with_conductor_track
+
+QUARTER_DIVISORS = (4, 3)  # sixteenths and eighth-note triplets
+MEASURES_PER_PAGE = 30  # an upper bound (about 15 fit an A4 page with three staves)
+PAGE_OPTIONS = {
+    "pageWidth": 2100,  # A4 in tenths of a millimetre
+    "pageHeight": 2970,
+    "scale": 40,
+    "footer": "none",
+}
+
+
+def to_stream(score: symusic.Score) -> music21.stream.Score:
+    """A music21 Score of the pitched tracks of ``score`` (tempo, meter and key kept)."""
+    pitched = with_conductor_track(score)
+    pitched.tracks = [t for t in pitched.tracks if not t.is_drum]
+    mf = music21.midi.MidiFile()
+    mf.readstr(pitched.dumps_midi())
+    return music21.midi.translate.midiFileToStream(
+        mf, quantizePost=True, quarterLengthDivisors=QUARTER_DIVISORS
+    )
+
+
+def to_musicxml(score: symusic.Score, path: str | Path) -> Path:
+    """Write the pitched parts of ``score`` as MusicXML (score-partwise) to ``path``.
+
+    music21's MIDI reader already splits notes at bar lines (with ties); only durations
+    that no single note value can show are split here, and the writer is told not to redo
+    the rest of the notation, which halves the time on long pieces.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = to_stream(score)
+    if all(part.hasMeasures() for part in stream.parts):
+        stream.splitAtDurations(recurse=True)  # e.g. 2.25 quarters -> tied half + sixteenth
+        stream.write("musicxml", fp=str(path), makeNotation=False)
+    else:
+        stream.write("musicxml", fp=str(path))
+    return path
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def first_measures(musicxml: str, n: int) -> tuple[str, bool]:
+    """``musicxml`` (score-partwise text) cut to its first ``n`` measures in every part.
+
+    Returns the text and whether anything was cut. Text that is not score-partwise is
+    returned unchanged.
+    """
+    root = ET.fromstring(musicxml)
+    if _local(root.tag) != "score-partwise":
+        return musicxml, False
+    cut = False
+    for part in (el for el in root if _local(el.tag) == "part"):
+        measures = [el for el in part if _local(el.tag) == "measure"]
+        for measure in measures[n:]:
+            part.remove(measure)
+            cut = True
+    if not cut:
+        return musicxml, False
+    return ET.tostring(root, encoding="unicode"), True
+
+
+def _stack_pages(pages: list[str]) -> str:
+    """One SVG document holding Verovio's page SVGs one below the other."""
+    sizes = []
+    for page in pages:
+        match = re.search(r'<svg[^>]*?width="([\d.]+)px"[^>]*?height="([\d.]+)px"', page)
+        if match is None:
+            raise ValueError("verovio page SVG without width/height in px")
+        sizes.append((float(match[1]), float(match[2])))
+    width = max(w for w, _ in sizes)
+    body, y = [], 0.0
+    for page, (_, h) in zip(pages, sizes, strict=True):
+        page = re.sub(r"^\s*<\?xml[^>]*>\s*", "", page)
+        body.append(page.replace("<svg ", f'<svg x="0" y="{y:g}" ', 1))
+        y += h
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{width:g}px" height="{y:g}px" viewBox="0 0 {width:g} {y:g}">\n'
+        + "\n".join(body)
+        + "\n</svg>\n"
+    )
+
+
+def to_svg(musicxml_path: str | Path, svg_path: str | Path, max_pages: int = 2) -> Path:
+    """Engrave the first ``max_pages`` pages (A4) of a MusicXML file into one SVG file.
+
+    Long pieces are cut to ``max_pages × MEASURES_PER_PAGE`` measures before Verovio reads
+    them, so the time does not grow with the piece. Raises ValueError when ``max_pages`` is
+    below 1 or Verovio cannot read the file.
+    """
+    if max_pages < 1:
+        raise ValueError(f"max_pages: must be at least 1, got {max_pages}")
+    text = Path(musicxml_path).read_text(encoding="utf-8")
+    text, _ = first_measures(text, max_pages * MEASURES_PER_PAGE)
+    toolkit = verovio.toolkit()
+    toolkit.setOptions(PAGE_OPTIONS)
+    if not toolkit.loadData(text):
+        raise ValueError(f"verovio could not read {musicxml_path}")
+    n_pages = min(max_pages, toolkit.getPageCount())
+    pages = [toolkit.renderToSVG(i) for i in range(1, n_pages + 1)]
+    svg_path = Path(svg_path)
+    svg_path.parent.mkdir(parents=True, exist_ok=True)
+    svg_path.write_text(_stack_pages(pages), encoding="utf-8")
+    return svg_path

@@ -1,0 +1,194 @@
+"""Audio: loudness measures against pyloudnorm/resample_poly, FluidSynth rendering, formats."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import soundfile
+import symusic
+from scipy.signal import resample_poly
+
+from cadence.evaluation.adherence import duration_seconds, wav_loudness
+from cadence.render import audio, loudness
+from cadence.render.midi import to_midi
+
+HAVE_AUDIO = shutil.which("fluidsynth") is not None and any(
+    p.is_file() for p in audio.DEBIAN_SOUNDFONTS
+)
+needs_fluidsynth = pytest.mark.skipif(
+    not HAVE_AUDIO, reason="needs `apt-get install fluidsynth fluid-soundfont-gm`"
+)
+RNG = np.random.default_rng(7)
+
+
+def _signals() -> dict[str, tuple[np.ndarray, int]]:
+    t = np.arange(3 * 44100) / 44100
+    ramp = RNG.normal(size=(5 * 48000, 2)) * np.linspace(0.0, 0.3, 5 * 48000)[:, None]
+    gated = np.concatenate([np.zeros((44100, 2)), RNG.normal(size=(88200, 2)) * 0.2])
+    return {
+        "sine-mono": (0.5 * np.sin(2 * np.pi * 997 * t), 44100),
+        "noise-stereo": (RNG.normal(size=(2 * 44100, 2)) * 0.1, 44100),
+        "ramp-48k": (ramp, 48000),
+        "silence-then-noise": (gated, 44100),
+        "quiet-tail": (np.concatenate([gated, gated * 1e-3]), 44100),
+    }
+
+
+SIGNALS = _signals()
+
+
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_integrated_lufs_matches_pyloudnorm(name: str) -> None:
+    data, rate = SIGNALS[name]
+    expected = pyloudnorm.Meter(rate).integrated_loudness(data)
+    assert loudness.integrated_lufs(data, rate) == pytest.approx(expected, abs=1e-3)
+
+
+def test_lufs_after_gain_is_exact_and_edge_cases() -> None:
+    data, rate = SIGNALS["noise-stereo"]
+    powers = loudness.block_powers(data, rate)
+    scaled = loudness.integrated_lufs(data * 10 ** (-6.5 / 20), rate)
+    assert powers.lufs(-6.5) == pytest.approx(scaled, abs=1e-9)
+    assert math.isnan(loudness.integrated_lufs(np.ones((100, 2)) * 0.1, 44100))
+    assert loudness.integrated_lufs(np.zeros((44100, 2)), 44100) == -math.inf
+
+
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_true_peak_matches_full_oversampling(name: str) -> None:
+    data, _ = SIGNALS[name]
+    up = np.abs(resample_poly(data, 4, 1, axis=0)).max()
+    assert loudness.true_peak_dbtp(data) == pytest.approx(20 * math.log10(up), abs=1e-4)
+
+
+def test_true_peak_finds_an_intersample_over_anywhere() -> None:
+    data = np.zeros((100_003, 2))
+    data[70_000:70_003, 1] = [0.5, -0.9, 0.5]  # alternating: the peak lies between samples
+    data[-1, 0] = 0.95  # a louder sample at the very end
+    up = np.abs(resample_poly(data, 4, 1, axis=0)).max()
+    assert loudness.true_peak_dbtp(data) == pytest.approx(20 * math.log10(up), abs=1e-4)
+    assert loudness.true_peak_dbtp(np.zeros((10, 2))) == -math.inf
+    assert loudness.true_peak_dbtp(np.zeros((0, 2))) == -math.inf
+
+
+def test_fades() -> None:
+    data = np.ones((1000, 2), dtype=np.float32)
+    audio.apply_fades(data, 100, 2.0, 3.0)
+    assert data[0, 0] == 0.0 and data[-1, 1] == 0.0
+    assert data[100, 0] == pytest.approx(0.5)
+    assert np.all(data[200:700] == 1.0)
+    assert data[850, 0] == pytest.approx(0.5, abs=0.01)
+
+
+def test_missing_soundfont_is_audio_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(audio.AudioUnavailable) as err:
+        audio.find_soundfont(tmp_path / "nope.sf2")
+    message = str(err.value)
+    assert "\n" not in message and "apt-get install fluidsynth fluid-soundfont-gm" in message
+    assert isinstance(err.value, RuntimeError)
+    with pytest.raises(audio.AudioUnavailable, match=r"nope\.sf2"):
+        audio.to_wav(
+            tmp_path / "x.mid", tmp_path / "x.wav", target_lufs=-20, soundfont=tmp_path / "nope.sf2"
+        )
+
+
+def test_soundfont_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sf2 = tmp_path / "mine.sf2"
+    sf2.write_bytes(b"RIFF")
+    monkeypatch.setenv(audio.SOUNDFONT_ENV, str(sf2))
+    assert audio.find_soundfont() == sf2
+    monkeypatch.setenv(audio.SOUNDFONT_ENV, str(tmp_path / "gone.sf2"))
+    with pytest.raises(audio.AudioUnavailable, match="CADENCE_SOUNDFONT"):
+        audio.find_soundfont()
+
+
+def test_no_soundfont_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(audio.SOUNDFONT_ENV, raising=False)
+    monkeypatch.setattr(audio, "DEBIAN_SOUNDFONTS", (tmp_path / "none.sf2",))
+    with pytest.raises(audio.AudioUnavailable, match="no General MIDI soundfont"):
+        audio.find_soundfont()
+
+
+def test_missing_fluidsynth_is_audio_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audio.shutil, "which", lambda _name: None)
+    with pytest.raises(audio.AudioUnavailable, match="fluidsynth program was not found"):
+        audio.find_fluidsynth()
+
+
+def _piece(seconds_per_bar: float = 2.0, bars: int = 6) -> symusic.Score:
+    """Piano chords and a melody at 120 BPM (2 s a bar), with a drum beat."""
+    tpq = 480
+    score = symusic.Score(tpq)
+    score.tempos.append(symusic.Tempo(0, 240.0 / seconds_per_bar))
+    melody = symusic.Track("melody", 0, False)
+    chords = symusic.Track("accompaniment", 48, False)
+    drums = symusic.Track("beat", 0, True)
+    for b in range(bars):
+        for k in range(4):
+            t = (b * 4 + k) * tpq
+            melody.notes.append(symusic.Note(t, tpq, 72 + (k * 2 + b) % 7, 90))
+            drums.notes.append(symusic.Note(t, tpq // 4, 37, 70))
+        for p in (48, 52, 55):
+            chords.notes.append(symusic.Note(b * 4 * tpq, 4 * tpq, p, 60))
+    score.tracks.extend([melody, chords, drums])
+    return score
+
+
+@pytest.fixture(scope="module")
+def midi_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return to_midi(_piece(), tmp_path_factory.mktemp("audio") / "piece.mid")
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("target", [-23.0, -18.0, -14.0], ids=["-23", "-18", "-14"])
+def test_wav_meets_loudness_and_duration(midi_file: Path, target: float, tmp_path: Path) -> None:
+    wav = tmp_path / "out.wav"
+    result = audio.to_wav(midi_file, wav, target_lufs=target, fade_in_s=0.5, fade_out_s=1.0)
+    data, rate = soundfile.read(str(wav), always_2d=True)
+    assert rate == 44100 and data.shape[1] == 2
+    measured = pyloudnorm.Meter(rate).integrated_loudness(data)
+    assert abs(measured - target) <= 0.5
+    assert measured <= target + 0.05
+    assert result.lufs == pytest.approx(measured, abs=0.05)
+    _, peak, duration = wav_loudness(wav)
+    assert peak <= -1.0 + 0.01
+    assert result.true_peak_dbtp == pytest.approx(peak, abs=0.05)
+    assert abs(duration - duration_seconds(midi_file)) <= 1.0
+    assert result.duration_s == pytest.approx(duration)
+    assert abs(data[0]).max() < 1e-3  # faded in
+
+
+@needs_fluidsynth
+def test_peak_ceiling_lowers_the_gain(midi_file: Path, tmp_path: Path) -> None:
+    result = audio.to_wav(midi_file, tmp_path / "q.wav", target_lufs=-10.0, peak_dbtp=-20.0)
+    _, peak, _ = wav_loudness(tmp_path / "q.wav")
+    assert peak <= -20.0 + 0.01
+    assert result.lufs < -10.0 - 1.0  # quieter than the target, never louder
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize(
+    ("suffix", "fmt"), [(".flac", "FLAC"), (".ogg", "OGG")], ids=["flac", "ogg"]
+)
+def test_to_format(midi_file: Path, tmp_path: Path, suffix: str, fmt: str) -> None:
+    wav = tmp_path / "s.wav"
+    audio.to_wav(midi_file, wav, target_lufs=-20.0)
+    out = audio.to_format(wav, tmp_path / f"s{suffix}")
+    info, src = soundfile.info(str(out)), soundfile.info(str(wav))
+    assert info.format == fmt and info.samplerate == src.samplerate
+    assert abs(info.frames - src.frames) <= src.samplerate * 0.05
+
+
+def test_to_format_rejects_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mp3"):
+        audio.to_format(tmp_path / "a.wav", tmp_path / "a.mp3")
+
+
+@needs_fluidsynth
+def test_missing_midi_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        audio.to_wav(tmp_path / "none.mid", tmp_path / "x.wav", target_lufs=-20.0)
