@@ -7,10 +7,14 @@ CADENCE := $(VENV)/bin/cadence
 APT_PACKAGES := fluidsynth fluid-soundfont-gm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-slow setup system-deps lint bench model clean
+CORPUS_SOURCES := ../shared/data/nottingham/midi music21:essenFolksong music21:oneills1850 \
+	music21:ryansMammoth music21:airdsAirs music21:miscFolk music21:bach
 
+.PHONY: run test test-slow setup system-deps lint bench model corpus clean
+
+# The main job on the embedded defaults: a 10-minute sleep session with the shipped model.
 run: setup
-	$(CADENCE) ingest music21:airdsAirs --out out/dataset
+	$(CADENCE) session --goal sleep --minutes 10 --out out/
 
 test: setup
 	$(PY) -m pytest -m "not slow" -q
@@ -39,6 +43,22 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[dev,web]'
 	touch $@
+
+# The shipped models, reproducibly: ingest the corpora (cached in data/corpus), train the LSTM
+# and the Transformer, and copy their best checkpoints into src/cadence/assets/models/.
+corpus: setup
+	$(CADENCE) ingest $(CORPUS_SOURCES) --out data/corpus
+
+model: corpus
+	$(CADENCE) train --config configs/shipped-lstm.toml --data data/corpus --out runs/lstm
+	$(PY) scripts/ship_model.py runs/lstm lstm --data data/corpus
+	$(CADENCE) train --config configs/shipped-transformer.toml --data data/corpus --out runs/transformer
+	$(PY) scripts/ship_model.py runs/transformer transformer --data data/corpus
+
+bench: setup
+	$(PY) benchmarks/ingest.py --json out/bench_ingest.json
+	$(PY) benchmarks/train.py --json out/bench_train.json
+	$(PY) benchmarks/session.py --json out/bench_session.json
 
 clean:
 	rm -rf $(VENV) out

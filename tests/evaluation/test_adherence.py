@@ -69,7 +69,10 @@ TEMPO_PATH = [(0, 120.0), (BAR_44, 100.0), (BAR_44 + TPQ, 60.0), (2 * BAR_44, 80
         pytest.param([120, 100, 80], [0.0, 0.0, 0.0], id="exact"),
         # Bar 1's mid-bar change to 60 is not at a bar start, so bar 1 measures 100.
         pytest.param([120, 96, 85.5], [0.0, 4.0, 5.5], id="off-by-4-and-5.5"),
-        pytest.param([110, 100, 80, 80, 90], [10.0, 0.0, 0.0, 0.0, 10.0], id="beyond-last-event"),
+        # 110 BPM is stored as 545,455 µs per quarter = 109.99991 BPM, so 120 is 10.0001 away.
+        pytest.param(
+            [110, 100, 80, 80, 90], [10.0001, 0.0, 0.0, 0.0, 10.0], id="beyond-last-event"
+        ),
         pytest.param([], [], id="nothing-planned"),
     ],
 )

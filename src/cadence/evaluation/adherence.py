@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm
 import soundfile
 import symusic
-from scipy.signal import resample_poly
 
 from cadence.evaluation import metrics
 from cadence.music.features import arousal_estimate, bar_features
+from cadence.render import loudness
 
+BLOCK_S = 0.4  # one BS.1770 gating block
 DEFAULT_QPM = 120.0  # tempo before the first tempo event (SMF 1.0 spec)
 _MS_DECIMALS = 3  # jitter is reported to the microsecond
 _BPM_DECIMALS = 4  # hides the µs-per-quarter rounding of MIDI tempo events
@@ -76,9 +76,16 @@ def tempo_deviation_per_bar(
     starts = np.arange(len(planned_bpm)) * _bar_ticks(score, meter)
     measured = _qpm_at(starts, score)
     return [
-        round(abs(m - p), _BPM_DECIMALS)
+        round(abs(m - midi_tempo(p)), _BPM_DECIMALS)
         for m, p in zip(measured.tolist(), planned_bpm, strict=True)
     ]
+
+
+def midi_tempo(bpm: float) -> float:
+    """The tempo a MIDI file can hold closest to ``bpm``: MIDI stores whole microseconds per
+    quarter note (SMF 1.0 Set Tempo), so 101 BPM is stored as 594,059 µs = 101.0000917 BPM.
+    Deviations are measured against this, not against an unrepresentable figure."""
+    return 60e6 / round(60e6 / bpm)
 
 
 def max_tempo_deviation(
@@ -111,8 +118,9 @@ def duration_seconds(midi_path: str | Path) -> float:
 def wav_loudness(wav_path: str | Path) -> tuple[float, float, float]:
     """(integrated loudness in LUFS, true peak in dBTP, duration in seconds) of a WAV file.
 
-    Integrated loudness: pyloudnorm's BS.1770-4 meter (gated). True peak: the largest
-    absolute sample after 4× polyphase oversampling (``resample_poly``), in dB re full scale.
+    Integrated loudness: BS.1770-4 (gated) with pyloudnorm's K-weighting filters, gating done
+    on arrays (``render.loudness``, checked against ``pyloudnorm.Meter`` to 1e-3 LU). True
+    peak: the largest absolute sample after 4× polyphase oversampling, in dB re full scale.
     Edge cases: silence gives -inf for both levels; audio shorter than one 400 ms gating block
     gives NaN loudness; an empty file gives (NaN, -inf, 0.0).
     """
@@ -120,11 +128,8 @@ def wav_loudness(wav_path: str | Path) -> tuple[float, float, float]:
     duration = data.shape[0] / rate
     if data.shape[0] == 0:
         return math.nan, -math.inf, 0.0
-    meter = pyloudnorm.Meter(rate)
-    lufs = float(meter.integrated_loudness(data)) if duration >= meter.block_size else math.nan
-    peak = float(np.max(np.abs(resample_poly(data, 4, 1, axis=0))))
-    true_peak = 20.0 * math.log10(peak) if peak > 0 else -math.inf
-    return lufs, true_peak, duration
+    lufs = loudness.integrated_lufs(data, rate) if duration >= BLOCK_S else math.nan
+    return lufs, loudness.true_peak_dbtp(data), duration
 
 
 def beat_onset_jitter_ms(midi_path: str | Path, meter: tuple[int, int]) -> float:

@@ -113,6 +113,7 @@ def to_svg(musicxml_path: str | Path, svg_path: str | Path, max_pages: int = 2) 
         raise ValueError(f"max_pages: must be at least 1, got {max_pages}")
     text = Path(musicxml_path).read_text(encoding="utf-8")
     text, _ = first_measures(text, max_pages * MEASURES_PER_PAGE)
+    verovio.enableLog(verovio.LOG_ERROR)  # engraving notes such as ignored ties are not errors
     toolkit = verovio.toolkit()
     toolkit.setOptions(PAGE_OPTIONS)
     if not toolkit.loadData(text):

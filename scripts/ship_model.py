@@ -1,0 +1,65 @@
+"""Copy a trained run's best checkpoint into the package as a shipped model (`make model`).
+
+    python scripts/ship_model.py RUN_DIR FAMILY --data DATASET
+
+Writes ``src/cadence/assets/models/FAMILY/`` with the weights, config and tokenizer, the
+training log (``training_log.csv``), the run's result (``result.json``, held-out test NLL
+included) and a fixed slice of validation tokens (``valid_slice.npy``) with the NLL the model
+scores on it (``extra.valid_slice_nll`` in config.json), which a test recomputes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from cadence.models import Model
+from cadence.models.shipped import SHIPPED
+from cadence.tokens.dataset import TokenDataset
+from cadence.training.evaluate import evaluate_nll, limit_tokens
+
+SLICE_TOKENS = 20_000
+MAX_MB = 25.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("family", choices=sorted(SHIPPED))
+    parser.add_argument("--data", type=Path, required=True)
+    args = parser.parse_args()
+
+    model = Model.from_pretrained(args.run / "best").eval()
+    data = TokenDataset(args.data)
+    if data.tokenizer != model.tokenizer:
+        raise SystemExit("the dataset's tokenizer differs from the model's")
+    pieces = limit_tokens(data.split("valid"), SLICE_TOKENS)
+    slice_nll = evaluate_nll(model, pieces)
+    result = json.loads((args.run / "result.json").read_text())
+    dest = SHIPPED[args.family]
+    extra = {
+        "valid_slice_nll": slice_nll,
+        "valid_slice_pieces": len(pieces),
+        "best_valid_nll": result["best_valid_nll"],
+        "test_nll": result["test_nll"],
+        "dataset_pieces": len(data),
+    }
+    model.save_pretrained(dest, extra=extra)
+    np.savez_compressed(
+        dest / "valid_slice.npz", *[np.asarray(p, dtype=np.uint16) for p in pieces]
+    )
+    shutil.copy(args.run / "metrics.csv", dest / "training_log.csv")
+    (dest / "result.json").write_text(json.dumps(result, indent=1))
+    size_mb = sum(f.stat().st_size for f in dest.iterdir()) / 1e6
+    if size_mb > MAX_MB:
+        raise SystemExit(f"{dest} is {size_mb:.1f} MB, over the {MAX_MB} MB limit")
+    print(f"shipped {args.family}: {dest} ({size_mb:.1f} MB), valid slice NLL {slice_nll:.4f}, "
+          f"test NLL {result['test_nll']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

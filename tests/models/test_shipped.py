@@ -1,0 +1,35 @@
+"""The shipped models load with nothing beside them and still score what they recorded."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cadence.models import Model
+from cadence.models.shipped import SHIPPED, default_model_dir
+from cadence.training.evaluate import evaluate_nll
+
+
+@pytest.mark.parametrize("family", sorted(SHIPPED))
+def test_shipped_model_recomputes_its_recorded_nll(family: str) -> None:
+    folder = SHIPPED[family]
+    if not (folder / "model.safetensors").exists():
+        pytest.skip(f"{family} model not shipped")
+    size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+    assert size_mb <= 25.0
+    model = Model.from_pretrained(folder).eval()
+    recorded = json.loads((folder / "config.json").read_text())["extra"]
+    with np.load(folder / "valid_slice.npz") as archive:
+        pieces = [archive[k].astype(np.int64) for k in archive.files]
+    nll = evaluate_nll(model, pieces)
+    assert nll == pytest.approx(recorded["valid_slice_nll"], rel=0.01)
+    assert recorded["test_nll"] < 3.0  # far below an untrained model's ln(vocab) ≈ 6.07
+    assert (folder / "training_log.csv").read_text().startswith("epoch,step")
+
+
+def test_default_model_is_the_shipped_lstm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CADENCE_MODEL", raising=False)
+    assert default_model_dir() == SHIPPED["lstm"]
+    assert (SHIPPED["lstm"] / "model.safetensors").exists()

@@ -1,0 +1,131 @@
+"""The session pipeline and the `cadence session` / `cadence generate` commands, end to end
+on a tiny model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import symusic
+import torch
+
+from cadence.models import LSTMConfig, build_model
+from cadence.therapy import Prescription
+from cadence.therapy.session import run_session
+from cadence.tokens.tokenizer import CadenceTokenizer
+
+HAVE_AUDIO = shutil.which("fluidsynth") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    tok = CadenceTokenizer()
+    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
+    folder = tmp_path_factory.mktemp("model") / "tiny"
+    build_model(cfg, tok).save_pretrained(folder)
+    return folder
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cadence", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.parametrize("goal", ["sleep", "gait"])
+def test_session_writes_every_file_and_holds_the_prescription(
+    tmp_path: Path, tiny_model: Path, goal: str
+) -> None:
+    extra = {"cadence_spm": 100.0} if goal == "gait" else {}
+    p = Prescription.for_goal(goal, 1.0, seed=3, **extra)
+    result = run_session(p, tmp_path, model=tiny_model)
+    names = {f.name for f in tmp_path.iterdir()}
+    expected = {"session.mid", "session.musicxml", "session.svg", "prescription.json",
+                "report.json", "plan.png"}
+    assert expected <= names
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["max_tempo_deviation_bpm"] == 0.0
+    assert report["in_scale_share"] == 1.0
+    assert report["undecodable_sequences"] == 0
+    assert report["duration_within_one_bar"]
+    assert report["max_velocity"] <= max(b.velocity_max for b in p.bars)
+    if goal == "gait":
+        assert report["beat_jitter_ms"] == 0.0
+    if HAVE_AUDIO:
+        assert "session.wav" in names
+        assert abs(report["loudness_error_lu"]) <= 1.0
+    assert Prescription.from_json((tmp_path / "prescription.json").read_text()) == p
+    midi = symusic.Score(str(tmp_path / "session.mid"))
+    assert len(midi.tempos) >= 1
+    assert result.report == report
+
+
+def test_cli_session_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
+    out = tmp_path / "s"
+    proc = _cli("session", "--goal", "anxiety", "--minutes", "1", "--heart-rate", "90",
+                "--out", str(out), "--model", str(tiny_model), "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "anxiety:" in proc.stdout
+    assert (out / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--goal", "dance", "--minutes", "5"], "goal", id="unknown-goal"),
+        pytest.param(["--goal", "sleep", "--minutes", "0"], "minutes", id="zero-minutes"),
+        pytest.param(["--goal", "sleep", "--minutes", "181"], "minutes", id="too-long"),
+        pytest.param(["--goal", "gait", "--minutes", "5", "--cadence", "250"], "cadence",
+                     id="bad-cadence"),
+        pytest.param(["--goal", "anxiety", "--minutes", "5", "--heart-rate", "10"],
+                     "heart", id="bad-heart-rate"),
+        pytest.param(["--goal", "sleep", "--minutes", "5", "--instrument", "kazoo9"],
+                     "instrument", id="bad-instrument"),
+        pytest.param(["--goal", "sleep", "--minutes", "5", "--key", "H#"], "key", id="bad-key"),
+        pytest.param(["--goal", "sleep", "--minutes", "5", "--primer", "/no/such.mid"],
+                     "primer", id="missing-primer"),
+    ],
+)
+def test_bad_session_input_is_one_line_exit_2_nothing_written(
+    tmp_path: Path, tiny_model: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    proc = _cli("session", *args, "--out", str(out), "--model", str(tiny_model))
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_unreadable_primer_is_rejected(tmp_path: Path, tiny_model: Path) -> None:
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi at all")
+    proc = _cli("session", "--goal", "cognition", "--minutes", "1", "--primer", str(bad),
+                "--out", str(tmp_path / "o"), "--model", str(tiny_model))
+    assert proc.returncode == 2
+    assert "primer" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_primer_tune_returns_as_the_theme(tmp_path: Path, tiny_model: Path, abc_file: Path) -> None:
+    p = Prescription.for_goal("cognition", 1.0, seed=0, key="G")
+    run_session(p, tmp_path, model=tiny_model, primer=abc_file, primer_mode="vary")
+    midi = symusic.Score(str(tmp_path / "session.mid"))
+    melody = next(t for t in midi.tracks if t.name == "melody")
+    # The ABC tune opens G A B c (in G): its first melody pitches come back (in the scale).
+    first = [n.pitch % 12 for n in sorted(melody.notes, key=lambda n: n.time)[:4]]
+    assert first == [7, 9, 11, 0]
+
+
+def test_cli_generate_plain_piece(tmp_path: Path, tiny_model: Path) -> None:
+    proc = _cli("generate", "--out", str(tmp_path), "--bars", "8", "--tempo", "90",
+                "--key", "D", "--meter", "3/4", "--model", str(tiny_model), "--no-audio")
+    assert proc.returncode == 0, proc.stderr
+    score = symusic.Score(str(tmp_path / "piece.mid"))
+    assert score.tempos[0].qpm == pytest.approx(90.0, abs=0.01)
+    assert {n.pitch % 12 for t in score.tracks for n in t.notes} <= {2, 4, 6, 7, 9, 11, 1}
