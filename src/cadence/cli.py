@@ -18,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from cadence import __version__
 from cadence.errors import CadenceError
@@ -276,6 +277,46 @@ def generate(
         audio_out=audio,
     )
     typer.echo(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+@app.command()
+def evaluate(
+    generated: Path = typer.Argument(..., help="Folder of generated MIDI files or sessions."),
+    reference: Path = typer.Option(..., "--reference", help="Dataset folder (its test split)."),
+    out: Path = typer.Option(Path("out/evaluation"), "--out", help="Folder for JSON and PNG."),
+    limit: int = typer.Option(300, "--limit", help="At most this many reference pieces."),
+) -> None:
+    """Compare generated music with held-out real music, metric by metric."""
+    import warnings
+
+    from cadence.evaluation.compare import evaluate as run_evaluate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nan means over empty metric lists
+        result = run_evaluate(generated, reference, out, limit=limit)
+    table = Table(
+        title=f"{result['generated_pieces']} generated vs "
+        f"{result['reference_pieces']} reference pieces"
+    )
+    for col in ("metric", "generated", "reference", "overlap", "KL"):
+        table.add_column(col)
+    for name, m in result["metrics"].items():
+        table.add_row(
+            name,
+            *(
+                str(m[k])
+                for k in ("generated_mean", "reference_mean", "overlap_area", "kl_divergence")
+            ),
+        )
+    Console().print(table)
+    if result["adherence"]:
+        adh = Table(title="prescription adherence over sessions")
+        for col in ("figure", "mean", "worst", "sessions"):
+            adh.add_column(col)
+        for name, row in result["adherence"].items():
+            adh.add_row(name, str(row["mean"]), str(row["worst"]), str(row["sessions"]))
+        Console().print(adh)
+    typer.echo(f"wrote {out / 'evaluation.json'} and {out / 'metrics.png'}")
 
 
 def _progress(disable: bool = False) -> Progress:
