@@ -319,6 +319,52 @@ def evaluate(
     typer.echo(f"wrote {out / 'evaluation.json'} and {out / 'metrics.png'}")
 
 
+@app.command()
+def polybench(
+    dataset: str = typer.Option(..., "--dataset", help="jsb, nottingham, musedata or piano."),
+    model: str = typer.Option("bernoulli", "--model", help="bernoulli or autoregressive (NADE)."),
+    config: Path | None = typer.Option(None, "--config", help="TOML config (default: shipped)."),
+    root: Path | None = typer.Option(None, "--root", help="Folder of the .mat files."),
+    max_minutes: float | None = typer.Option(None, "--max-minutes", help="Training time limit."),
+    seed: int | None = typer.Option(None, "--seed"),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: default)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the result row here."),
+) -> None:
+    """Train and score a piano-roll model on a classic polyphonic benchmark (nats/frame)."""
+    import json
+
+    import torch
+
+    from cadence.evaluation.polybench.run import format_table, run
+
+    if model not in ("bernoulli", "autoregressive"):
+        raise CadenceError(f"--model must be bernoulli or autoregressive, got {model!r}")
+    if threads:
+        torch.set_num_threads(threads)
+    with _progress() as bar:
+        task = bar.add_task(f"{dataset} {model}", total=None)
+
+        def update(p: dict) -> None:
+            bar.update(
+                task,
+                completed=p["epoch"],
+                description=f"{dataset} {model} epoch {p['epoch']} valid {p['valid']:.3f}",
+            )
+
+        row = run(
+            dataset,
+            model,
+            config=config,
+            root=root,
+            max_minutes=max_minutes,
+            seed=seed,
+            on_progress=update,
+        )
+    typer.echo(format_table([row]))
+    if json_out:
+        json_out.write_text(json.dumps(row, indent=2, default=str))
+
+
 def _progress(disable: bool = False) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
