@@ -221,6 +221,28 @@ def generate(
     if primer_mode not in ("continue", "vary"):
         raise ValueError(f"primer_mode: must be 'continue' or 'vary', got {primer_mode!r}")
     gen = BarGenerator(model, plan, sampling=sampling, seed=seed, style=style, form=form)
+    threads = torch.get_num_threads()
+    # Batch-1 decoding is latency-bound: one thread avoids OpenMP hand-offs on every token.
+    torch.set_num_threads(1)
+    try:
+        ids, bodies = _run(gen, plan, primer_ids, primer_mode, on_bar)
+    finally:
+        torch.set_num_threads(threads)
+    score, undecodable = decode(gen.tok, ids, gen.shift)
+    clip_to_bars(score, len(plan.bars) * plan.beats_per_bar)
+    copied = sum(1 for s in gen.form if s.copy_of is not None)
+    return GenerationResult(
+        ids, score, gen.shift, [s.section for s in gen.form], undecodable, copied, bodies
+    )
+
+
+def _run(
+    gen: BarGenerator,
+    plan: ControlPlan,
+    primer_ids: list[int] | None,
+    primer_mode: str,
+    on_bar: Callable[[int, int], None] | None,
+) -> tuple[list[int], list[list[int]]]:
     theme = None
     with torch.inference_mode():
         gen.prime(primer_ids)
@@ -230,13 +252,7 @@ def generate(
         for i, _ in enumerate(gen.bars(theme), start=1):
             if on_bar:
                 on_bar(i, len(plan.bars))
-    ids = [*gen.ids[start:], gen.tok.eos_id]
-    score, undecodable = decode(gen.tok, ids, gen.shift)
-    clip_to_bars(score, len(plan.bars) * plan.beats_per_bar)
-    copied = sum(1 for s in gen.form if s.copy_of is not None)
-    return GenerationResult(
-        ids, score, gen.shift, [s.section for s in gen.form], undecodable, copied, gen.bodies
-    )
+    return [*gen.ids[start:], gen.tok.eos_id], gen.bodies
 
 
 def clip_to_bars(score: symusic.Score, quarters: float) -> None:

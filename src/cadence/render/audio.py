@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import symusic
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from cadence.render.loudness import block_powers, true_peak_dbtp
 
@@ -29,6 +30,9 @@ DEBIAN_SOUNDFONTS = (
 SOUNDFONT_ENV = "CADENCE_SOUNDFONT"
 INSTALL_HINT = "install it with `apt-get install fluidsynth fluid-soundfont-gm`"
 SYNTH_GAIN = 0.5  # FluidSynth master gain; rendered as float, so nothing clips before scaling
+LIMITER_ROUNDS = 4
+LOUDNESS_TOLERANCE_LU = 0.05
+TRUE_PEAK_MARGIN_DB = 0.3  # the limiter works on sample peaks; inter-sample peaks sit above
 TAIL_S = 0.5  # release/reverb kept after the last MIDI event (below -60 dBFS by then)
 END_RAMP_S = 0.02  # anti-click ramp at the very end when no fade-out is asked for
 FORMATS = {".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".wav": ("WAV", "PCM_16")}
@@ -136,8 +140,8 @@ def to_wav(
 
     Steps: FluidSynth renders (float, so nothing clips); the audio is cut to the MIDI's
     length plus :data:`TAIL_S`; fades are applied (a 20 ms ramp at least at the end); one
-    gain brings the integrated loudness to ``target_lufs``; if the true peak would then exceed
-    ``peak_dbtp`` the gain is lowered until it does not, so the result is never louder than
+    gain brings the integrated loudness to ``target_lufs`` and a look-ahead limiter keeps the
+    true peak under ``peak_dbtp`` (see :func:`normalize`); the result is never louder than
     the target. Silent or sub-400 ms audio is not normalised (loudness -inf or NaN).
 
     Raises :class:`AudioUnavailable` without fluidsynth or a soundfont, FileNotFoundError
@@ -156,17 +160,52 @@ def to_wav(
         frames = round((max(end_s, 0.0) + TAIL_S) * sample_rate)
         data, rate = soundfile.read(str(raw), frames=frames, dtype="float32", always_2d=True)
     apply_fades(data, rate, fade_in_s, fade_out_s)
-    powers = block_powers(data, rate)
-    lufs = powers.lufs()
-    peak = true_peak_dbtp(data)
-    gain_db = target_lufs - lufs if math.isfinite(lufs) else 0.0
-    if peak + gain_db > peak_dbtp:
-        gain_db = peak_dbtp - peak
-    data *= np.float32(10.0 ** (gain_db / 20.0))
+    data, lufs, peak = normalize(data, rate, target_lufs, peak_dbtp)
     soundfile.write(str(wav_path), data, rate, subtype="PCM_16")
-    # Filtering, gating and oversampling are linear in the gain, so both levels of the
-    # written audio follow exactly from the measurements before it (up to 16-bit rounding).
-    return AudioResult(wav_path, powers.lufs(gain_db), peak + gain_db, data.shape[0] / rate)
+    return AudioResult(wav_path, lufs, peak, data.shape[0] / rate)
+
+
+def normalize(
+    data: np.ndarray, rate: int, target_lufs: float, peak_dbtp: float
+) -> tuple[np.ndarray, float, float]:
+    """Bring ``data`` to ``target_lufs`` under a ``peak_dbtp`` true-peak ceiling.
+
+    One gain reaches the target; where that would push peaks (a percussive beat layer, say)
+    over the ceiling, a look-ahead limiter lowers the gain around those peaks only, and the
+    overall gain is corrected again (a few rounds). If the target still cannot be met under
+    the ceiling the result stays quieter: never louder than the target, never over the ceiling.
+    Returns (audio, integrated LUFS, true peak dBTP). Silent or sub-400 ms audio is unchanged.
+    """
+    lufs = block_powers(data, rate).lufs()
+    if not math.isfinite(lufs):
+        return data, lufs, true_peak_dbtp(data)
+    for _ in range(LIMITER_ROUNDS):
+        data *= np.float32(10.0 ** ((target_lufs - lufs) / 20.0))
+        if true_peak_dbtp(data) > peak_dbtp:
+            limit_peaks(data, rate, peak_dbtp - TRUE_PEAK_MARGIN_DB)
+        lufs = block_powers(data, rate).lufs()
+        if abs(lufs - target_lufs) < LOUDNESS_TOLERANCE_LU:
+            break
+    peak = true_peak_dbtp(data)
+    excess = max(lufs - target_lufs, peak - peak_dbtp, 0.0)
+    if excess > 0.0:  # the final guarantee: a plain gain cut
+        data *= np.float32(10.0 ** (-excess / 20.0))
+        lufs, peak = lufs - excess, peak - excess
+    return data, lufs, peak
+
+
+def limit_peaks(data: np.ndarray, rate: int, ceiling_db: float, lookahead_s: float = 0.005) -> None:
+    """Look-ahead peak limiter, in place: every sample's gain is at most what keeps its frame
+    under ``ceiling_db`` (dBFS, sample peak), taken as the minimum over ±look-ahead and then
+    smoothed by a moving average no wider than that window, so the gain ramps in before a
+    peak and out after it and never exceeds the need at any sample."""
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    frame_peak = np.max(np.abs(data), axis=1)
+    need = np.minimum(1.0, ceiling / np.maximum(frame_peak, 1e-12))
+    width = max(1, round(lookahead_s * rate))
+    gain = minimum_filter1d(need, size=2 * width + 1, mode="nearest")
+    gain = uniform_filter1d(gain, size=width, mode="nearest")
+    data *= gain[:, None].astype(data.dtype)
 
 
 def to_format(wav_path: str | Path, path: str | Path) -> Path:
