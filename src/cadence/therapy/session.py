@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,24 @@ def load_primer(path: str | Path | None) -> symusic.Score | None:
     return primer
 
 
+def _render_audio(
+    midi_path: Path, out: Path, prescription: Prescription, formats: tuple[str, ...]
+) -> dict[str, Path]:
+    wav = out / "session.wav"
+    audio.to_wav(
+        midi_path,
+        wav,
+        target_lufs=prescription.target_lufs,
+        fade_in_s=prescription.fade_in_s,
+        fade_out_s=prescription.fade_out_s,
+    )
+    written = {"wav": wav}
+    for fmt in formats:
+        if fmt != "wav":
+            written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
+    return written
+
+
 def run_session(
     prescription: Prescription,
     out: str | Path,
@@ -104,29 +123,19 @@ def run_session(
     arranged = arrange.arrange(result.score, plan)
     midi.to_midi(arranged, files["midi"])
     warnings: list[str] = []
-    wav = out / "session.wav"
-    try:
-        audio.to_wav(
-            files["midi"],
-            wav,
-            target_lufs=prescription.target_lufs,
-            fade_in_s=prescription.fade_in_s,
-            fade_out_s=prescription.fade_out_s,
-        )
-        files["wav"] = wav
-        for fmt in formats:
-            if fmt != "wav":
-                files[fmt] = audio.to_format(wav, out / f"session.{fmt}")
-    except audio.AudioUnavailable as err:
-        warnings.append(f"no audio: {err}")
-    timings["render_audio_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     files["musicxml"] = out / "session.musicxml"
-    score.to_musicxml(arranged, files["musicxml"])
     files["svg"] = out / "session.svg"
-    score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
-    timings["render_score_s"] = time.perf_counter() - t0
+    # FluidSynth runs as a subprocess, so the score is engraved meanwhile on the other core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        audio_job = pool.submit(_render_audio, files["midi"], out, prescription, formats)
+        score.to_musicxml(arranged, files["musicxml"])
+        score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
+        timings["render_score_s"] = time.perf_counter() - t0
+        try:
+            files.update(audio_job.result())
+        except audio.AudioUnavailable as err:
+            warnings.append(f"no audio: {err}")
+    timings["render_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     n_bars = len(plan.bars)
