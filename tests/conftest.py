@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 import symusic
+import torch
+
+# Tests run small models; on a 2-core machine shared with other processes, more threads only
+# add OpenMP hand-offs (oversubscribed, they slowed the suite ~20x).
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NOTTINGHAM_MIDI = SHARED_DATA / "nottingham" / "midi"
