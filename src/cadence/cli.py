@@ -218,7 +218,7 @@ def session(
             on_bar=update,
         )
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     r = result.report
     typer.echo(
         f"{goal}: {r['bars']} bars, {r['duration_s']:.1f} s; max tempo deviation "

@@ -45,8 +45,14 @@ def test_session_writes_every_file_and_holds_the_prescription(
     p = Prescription.for_goal(goal, 1.0, seed=3, **extra)
     result = run_session(p, tmp_path, model=tiny_model)
     names = {f.name for f in tmp_path.iterdir()}
-    expected = {"session.mid", "session.musicxml", "session.svg", "prescription.json",
-                "report.json", "plan.png"}
+    expected = {
+        "session.mid",
+        "session.musicxml",
+        "session.svg",
+        "prescription.json",
+        "report.json",
+        "plan.png",
+    }
     assert expected <= names
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["max_tempo_deviation_bpm"] == 0.0
@@ -67,8 +73,21 @@ def test_session_writes_every_file_and_holds_the_prescription(
 
 def test_cli_session_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
     out = tmp_path / "s"
-    proc = _cli("session", "--goal", "anxiety", "--minutes", "1", "--heart-rate", "90",
-                "--out", str(out), "--model", str(tiny_model), "--seed", "1")
+    proc = _cli(
+        "session",
+        "--goal",
+        "anxiety",
+        "--minutes",
+        "1",
+        "--heart-rate",
+        "90",
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--seed",
+        "1",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "anxiety:" in proc.stdout
     assert (out / "report.json").exists()
@@ -80,15 +99,25 @@ def test_cli_session_end_to_end(tmp_path: Path, tiny_model: Path) -> None:
         pytest.param(["--goal", "dance", "--minutes", "5"], "goal", id="unknown-goal"),
         pytest.param(["--goal", "sleep", "--minutes", "0"], "minutes", id="zero-minutes"),
         pytest.param(["--goal", "sleep", "--minutes", "181"], "minutes", id="too-long"),
-        pytest.param(["--goal", "gait", "--minutes", "5", "--cadence", "250"], "cadence",
-                     id="bad-cadence"),
-        pytest.param(["--goal", "anxiety", "--minutes", "5", "--heart-rate", "10"],
-                     "heart", id="bad-heart-rate"),
-        pytest.param(["--goal", "sleep", "--minutes", "5", "--instrument", "kazoo9"],
-                     "instrument", id="bad-instrument"),
+        pytest.param(
+            ["--goal", "gait", "--minutes", "5", "--cadence", "250"], "cadence", id="bad-cadence"
+        ),
+        pytest.param(
+            ["--goal", "anxiety", "--minutes", "5", "--heart-rate", "10"],
+            "heart",
+            id="bad-heart-rate",
+        ),
+        pytest.param(
+            ["--goal", "sleep", "--minutes", "5", "--instrument", "kazoo9"],
+            "instrument",
+            id="bad-instrument",
+        ),
         pytest.param(["--goal", "sleep", "--minutes", "5", "--key", "H#"], "key", id="bad-key"),
-        pytest.param(["--goal", "sleep", "--minutes", "5", "--primer", "/no/such.mid"],
-                     "primer", id="missing-primer"),
+        pytest.param(
+            ["--goal", "sleep", "--minutes", "5", "--primer", "/no/such.mid"],
+            "primer",
+            id="missing-primer",
+        ),
     ],
 )
 def test_bad_session_input_is_one_line_exit_2_nothing_written(
@@ -106,8 +135,19 @@ def test_bad_session_input_is_one_line_exit_2_nothing_written(
 def test_unreadable_primer_is_rejected(tmp_path: Path, tiny_model: Path) -> None:
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"not midi at all")
-    proc = _cli("session", "--goal", "cognition", "--minutes", "1", "--primer", str(bad),
-                "--out", str(tmp_path / "o"), "--model", str(tiny_model))
+    proc = _cli(
+        "session",
+        "--goal",
+        "cognition",
+        "--minutes",
+        "1",
+        "--primer",
+        str(bad),
+        "--out",
+        str(tmp_path / "o"),
+        "--model",
+        str(tiny_model),
+    )
     assert proc.returncode == 2
     assert "primer" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -123,9 +163,59 @@ def test_primer_tune_returns_as_the_theme(tmp_path: Path, tiny_model: Path, abc_
 
 
 def test_cli_generate_plain_piece(tmp_path: Path, tiny_model: Path) -> None:
-    proc = _cli("generate", "--out", str(tmp_path), "--bars", "8", "--tempo", "90",
-                "--key", "D", "--meter", "3/4", "--model", str(tiny_model), "--no-audio")
+    proc = _cli(
+        "generate",
+        "--out",
+        str(tmp_path),
+        "--bars",
+        "8",
+        "--tempo",
+        "90",
+        "--key",
+        "D",
+        "--meter",
+        "3/4",
+        "--model",
+        str(tiny_model),
+        "--no-audio",
+    )
     assert proc.returncode == 0, proc.stderr
     score = symusic.Score(str(tmp_path / "piece.mid"))
     assert score.tempos[0].qpm == pytest.approx(90.0, abs=0.01)
     assert {n.pitch % 12 for t in score.tracks for n in t.notes} <= {2, 4, 6, 7, 9, 11, 1}
+
+
+def test_without_a_soundfont_midi_and_score_are_still_written(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    import os
+
+    out = tmp_path / "s"
+    env = {**os.environ, "CADENCE_SOUNDFONT": str(tmp_path / "missing.sf2")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cadence",
+            "session",
+            "--goal",
+            "sleep",
+            "--minutes",
+            "0.5",
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "no audio" in line]
+    assert len(warnings) == 1 and "fluid-soundfont-gm" in warnings[0]
+    assert (out / "session.mid").exists() and (out / "session.musicxml").exists()
+    assert not (out / "session.wav").exists()
+    report = json.loads((out / "report.json").read_text())
+    assert report["loudness_lufs"] is None and report["in_scale_share"] == 1.0
