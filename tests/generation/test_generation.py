@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -70,6 +72,9 @@ def test_masking_guarantees(family, seed, tonic, mode, meter, cap, temperature) 
         assert velocity <= cap
     assert result.ids.count(TOK.bar_id) == len(plan.bars)
     assert len(result.bar_tokens) == len(plan.bars)
+    for bar, body in zip(plan.bars, result.bar_tokens, strict=True):  # density is a hard cap
+        n_notes = sum(1 for t in body if TOK.id_to_token[t].startswith("Pitch_"))
+        assert 1 <= n_notes <= max(1, math.ceil(bar.density * plan.beats_per_bar * 1.5))
 
 
 def test_same_seed_same_music_and_other_seed_differs() -> None:
@@ -90,7 +95,8 @@ def test_bars_fit_the_meter() -> None:
 
 
 def test_form_repeats_bars_verbatim_when_constraints_allow() -> None:
-    plan = _plan(32, 0, "major", (4, 4), 127, strict=True)
+    bars = tuple(BarControl(tempo_bpm=80, density=3.0, velocity_max=127) for _ in range(32))
+    plan = ControlPlan(bars=bars)
     result = generate(MODELS["lstm"], plan, seed=5)
     form = plan_form(32)
     for index, source in enumerate(form):

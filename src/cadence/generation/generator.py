@@ -10,6 +10,7 @@ memory.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ from cadence.tokens.tokenizer import CadenceTokenizer
 
 DEFAULT_STYLE = "nottingham"
 MAX_TOKENS_PER_BAR = 4 * 64 + 8
+# A bar may hold up to 1.5× the plan's density (notes per beat × beats): density varies
+# within a phrase, and the cap still bounds arousal (an engineering choice).
+DENSITY_SLACK = 1.5
 
 
 @dataclass
@@ -97,8 +101,14 @@ class BarGenerator:
         self.bodies: list[list[int]] = []
 
     def rules(self, bar: BarControl) -> BarRules:
+        max_notes = max(1, math.ceil(bar.density * self.plan.beats_per_bar * DENSITY_SLACK))
         return BarRules(
-            self.scale, self.pitch_range, bar.velocity_min, bar.velocity_max, self.positions
+            self.scale,
+            self.pitch_range,
+            bar.velocity_min,
+            bar.velocity_max,
+            self.positions,
+            max_notes,
         )
 
     # ---- model feeding -----------------------------------------------------------------
@@ -140,6 +150,7 @@ class BarGenerator:
         out: list[int] = []
         position: int | None = None
         emitted_position = False
+        notes = 0
         i = 0
         while i < len(body):
             kind = g.id_type[body[i]]
@@ -153,6 +164,8 @@ class BarGenerator:
                 i += 4
                 if position >= rules.positions or int(g.id_value[prog]) not in g.programs:
                     continue
+                if notes >= rules.max_notes:
+                    break
                 if not g.pitch_mask(rules, int(g.id_value[prog]))[pitch]:
                     continue
                 if not g.velocity_mask(rules)[vel]:
@@ -161,6 +174,7 @@ class BarGenerator:
                     out.append(g.position_ids[position][1])
                     emitted_position = True
                 out += [prog, pitch, vel, dur]
+                notes += 1
                 continue
             i += 1  # tempo or anything else outside the bar grammar is dropped
         return out

@@ -43,6 +43,7 @@ class BarRules:
     velocity_min: int
     velocity_max: int
     positions: int  # positions per bar (bar length × resolution)
+    max_notes: int = 64  # notes allowed in the bar (the plan's density, as a hard cap)
 
 
 class Grammar:
@@ -146,14 +147,14 @@ class Grammar:
 class BarState:
     """Where the stream is inside the current bar; gives the mask for the next token."""
 
-    def __init__(self, grammar: Grammar, rules: BarRules, max_notes: int = 64) -> None:
+    def __init__(self, grammar: Grammar, rules: BarRules) -> None:
         self.g = grammar
         self.rules = rules
         self.state = Grammar.AFTER_BAR_HEADER
         self.position = -1
         self.program = grammar.programs[0]
         self.notes = 0
-        self.max_notes = max_notes
+        self.max_notes = rules.max_notes
 
     def allowed(self) -> torch.Tensor:
         g, s = self.g, self.state
