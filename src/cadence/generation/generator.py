@@ -25,7 +25,6 @@ from cadence.tokens import controls
 from cadence.tokens.tokenizer import CadenceTokenizer
 
 DEFAULT_STYLE = "nottingham"
-MAX_TOKENS_PER_BAR = 4 * 64 + 8
 # A bar may hold up to 1.5× the plan's density (notes per beat × beats): density varies
 # within a phrase, and the cap still bounds arousal (an engineering choice).
 DENSITY_SLACK = 1.5
@@ -135,7 +134,7 @@ class BarGenerator:
         state = BarState(self.grammar, rules)
         body: list[int] = []
         while True:
-            allowed = state.allowed() if len(body) < MAX_TOKENS_PER_BAR else self.grammar._bar_mask
+            allowed = state.allowed()  # the bar's note cap bounds its length
             token = sample(logits, allowed, self.sampling, self.generator)
             if state.advance(token):
                 return body  # Bar_None closes the bar; it opens the next header
@@ -188,12 +187,12 @@ class BarGenerator:
             rules = self.rules(bar)
             source = self.form[index]
             header = self._header(bar)
-            if index < len(theme):
-                body = self.sanitize(theme[index], rules)
-                self._feed(header + body) if body else self._feed(header)
-            elif source.copy_of is not None:
-                body = self.sanitize(self.bodies[source.copy_of], rules)
-                self._feed(header + body) if body else self._feed(header)
+            copied = theme[index] if index < len(theme) else None
+            if copied is None and source.copy_of is not None:
+                copied = self.bodies[source.copy_of]
+            if copied is not None:
+                body = self.sanitize(copied, rules)
+                self._feed(header + body)
             else:
                 logits = self._feed(header)
                 body = self._sample_body(logits, rules)
