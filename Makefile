@@ -55,9 +55,9 @@ model: corpus
 	$(CADENCE) train --config configs/shipped-transformer.toml --data data/corpus --out runs/transformer
 	$(PY) scripts/ship_model.py runs/transformer transformer --data data/corpus
 
+# Every benchmark side by side in one process: ratios in out/bench.json and docs/benchmarks.md.
 bench: setup
-	$(PY) benchmarks/ingest.py --json out/bench_ingest.json
-	$(PY) benchmarks/train.py --json out/bench_train.json
+	$(CADENCE) bench --json out/bench.json
 	$(PY) benchmarks/session.py --json out/bench_session.json
 
 clean:

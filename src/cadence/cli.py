@@ -365,6 +365,11 @@ def polybench(
         json_out.write_text(json.dumps(row, indent=2, default=str))
 
 
+from cadence.commands.bench import bench as _bench  # noqa: E402 (registered after the others)
+
+app.command(name="bench")(_bench)
+
+
 def _progress(disable: bool = False) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
