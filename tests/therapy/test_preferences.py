@@ -3,6 +3,7 @@ simulated patient of known taste whose favourite variant the learner must find."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -118,13 +119,15 @@ def test_history_ratings_steer_the_next_suggestion() -> None:
 
 
 def test_from_history_reads_objects_too() -> None:
+    @dataclass
     class Rec:
-        goal = "mood"
-        variant = {"instrument": 0, "tempo_offset": 0.0, "mode": "major", "density": 1.0}
-        rating = 4
-        outcome_changes = {"mood_vas": 10.0}
+        goal: str
+        variant: dict
+        rating: int
+        outcome_changes: dict
 
-    model = PreferenceModel.from_history([Rec()])
+    variant = {"instrument": 0, "tempo_offset": 0.0, "mode": "major", "density": 1.0}
+    model = PreferenceModel.from_history([Rec("mood", variant, 4, {"mood_vas": 10.0})])
     assert model.observations[0].reward == pytest.approx(0.5 * 0.5 + 0.5 * 0.4)
 
 
@@ -159,9 +162,7 @@ def test_gait_with_fall_risk_never_speeds_up(offset: float) -> None:
     assert arms("gait", fall_risk=True)["tempo_offset"] == (-0.10, 0.0)
     model = PreferenceModel()
     rng = np.random.default_rng(1)
-    assert all(
-        model.suggest("gait", rng, fall_risk=True)["tempo_offset"] <= 0 for _ in range(20)
-    )
+    assert all(model.suggest("gait", rng, fall_risk=True)["tempo_offset"] <= 0 for _ in range(20))
 
 
 def test_gait_offsets_move_the_ras_target_within_12_percent() -> None:

@@ -315,10 +315,11 @@ class PreferenceModel:
         candidates = self.arms(goal, fall_risk=fall_risk)
         keys, mean, _, _, _ = self.posterior(candidates)
         index = {k: i for i, k in enumerate(keys)}
-        return {
-            dim: max(candidates[dim], key=lambda v, d=dim: mean[index[_key(d, v)]])
-            for dim in DIMENSIONS
-        }
+        best: dict[str, Any] = {}
+        for dim in DIMENSIONS:
+            scores = [mean[index[_key(dim, v)]] for v in candidates[dim]]
+            best[dim] = candidates[dim][int(np.argmax(scores))]
+        return best
 
 
 def _get(record: Mapping[str, Any] | object, name: str) -> Any:
