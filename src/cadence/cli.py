@@ -369,6 +369,12 @@ from cadence.commands.bench import bench as _bench  # noqa: E402 (registered aft
 
 app.command(name="bench")(_bench)
 
+from cadence.commands.web import serve as _serve  # noqa: E402
+from cadence.commands.web import worker as _worker  # noqa: E402
+
+app.command(name="serve")(_serve)
+app.command(name="worker")(_worker)
+
 
 def _progress(disable: bool = False) -> Progress:
     return Progress(

@@ -1,0 +1,48 @@
+"""Serving stored session files: the media type per kind, Range requests (206) for seeking,
+and headers that keep a stored file from running as a page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.responses import FileResponse
+
+MEDIA_TYPES = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mid": "audio/midi",
+    "midi": "audio/midi",
+    "musicxml": "application/vnd.recordare.musicxml+xml",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "plan": "image/png",
+    "json": "application/json",
+    "report": "application/json",
+    "prescription": "application/json",
+}
+EXTENSIONS = {"plan": "png", "report": "json", "prescription": "json", "midi": "mid"}
+AUDIO = ("wav", "ogg", "flac")
+
+
+def file_response(path: Path, kind: str, *, download_name: str | None = None) -> FileResponse:
+    """A FileResponse that answers ``Range: bytes=a-b`` with 206 (Starlette does the ranges)."""
+    headers = {
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    }
+    return FileResponse(
+        path,
+        media_type=MEDIA_TYPES.get(kind, "application/octet-stream"),
+        headers=headers,
+        filename=download_name,
+        content_disposition_type="attachment" if download_name else "inline",
+    )
+
+
+def download_name(session_id: int, kind: str) -> str | None:
+    """Files a browser shows inline get no name; the rest download as session-N.ext."""
+    if kind in (*AUDIO, "svg", "png", "plan"):
+        return None
+    return f"session-{session_id}.{EXTENSIONS.get(kind, kind)}"

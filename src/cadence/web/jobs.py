@@ -1,0 +1,345 @@
+"""Generation jobs: never on the request thread.
+
+``run_job(job_id)`` is THE job function: it reads the job row, composes the session with
+:func:`cadence.therapy.session.run_session`, stores the result through
+``clinic.sessions.record_session`` and the job's end state in one transaction, and reports
+progress to the row as it goes. Two runners call it:
+
+- :class:`LocalRunner` (the default): a thread pool in the web process with a bounded number of
+  slots (``job_workers`` running + ``queue_size`` waiting); when all are taken a new job is
+  refused with :class:`QueueFull` (503 with Retry-After), before anything is saved.
+- :class:`RQRunner` (``CADENCE_REDIS_URL`` set): enqueues ``run_job`` on Redis for
+  ``cadence worker`` processes (RQ), which read the same settings from the environment.
+
+Job state lives in the database (``web_jobs``), so any web worker can answer for any job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import select, update
+
+from cadence.errors import CadenceError
+from cadence.web.settings import WebSettings
+from cadence.web.store import Job, create_tables, utcnow
+
+if TYPE_CHECKING:
+    from cadence.clinic.db import Clinic
+
+log = logging.getLogger(__name__)
+
+RQ_QUEUE = "cadence"
+PROGRESS_EVERY_S = 0.5
+# The share of a job's time spent composing; rendering, measuring and saving take the rest.
+COMPOSE_SHARE = 0.8
+
+
+class QueueFull(Exception):
+    """No free slot for another job; try again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the job queue is full; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Runner(Protocol):
+    name: str
+
+    def reserve(self) -> None:
+        """Take a slot for a job about to be saved, or raise QueueFull."""
+
+    def release(self) -> None:
+        """Give back a reserved slot that was not submitted."""
+
+    def submit(self, job_id: int) -> None:
+        """Start the saved (committed) job whose slot was reserved."""
+
+    def close(self) -> None: ...
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def open_clinic_for(settings: WebSettings) -> Clinic:
+    """The clinic for these settings, opened (and migrated) once per process."""
+    return _open_clinic(str(settings.home), settings.resolved_database_url, settings.secret_key)
+
+
+@lru_cache(maxsize=8)
+def _open_clinic(home: str, database_url: str, secret_key: str | None) -> Clinic:
+    from cadence.clinic.config import ClinicConfig
+    from cadence.clinic.db import open_clinic
+
+    config = ClinicConfig(home=Path(home), database_url=database_url, secret_key=secret_key)
+    clinic = open_clinic(config)
+    create_tables(clinic.engine)
+    return clinic
+
+
+def _set(clinic: Clinic, job_id: int, **values: Any) -> None:
+    with clinic.session() as db:
+        db.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+class _Progress:
+    """on_bar callback: writes progress to the job row at most every PROGRESS_EVERY_S."""
+
+    def __init__(self, clinic: Clinic, job_id: int) -> None:
+        self.clinic, self.job_id, self.last = clinic, job_id, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        share = COMPOSE_SHARE * done / total if total else 0.0
+        stage = "composing" if done < total else "rendering"
+        _set(
+            self.clinic, self.job_id, bars_done=done, bars_total=total, progress=share, stage=stage
+        )
+
+
+def session_files(files: dict[str, Path]) -> dict[str, Path]:
+    """run_session's files under the kinds the clinic stores them by."""
+    kinds = {"midi": "mid", "plan": "png", "report": "json", "prescription": "prescription"}
+    return {kinds.get(name, name): path for name, path in files.items()}
+
+
+def run_job(job_id: int, settings: WebSettings | None = None) -> None:
+    """Run one queued job to its end (done or failed). Safe to call twice: a job that is not
+    queued any more is left alone."""
+    from cadence.clinic.actors import Actor
+    from cadence.clinic.sessions import record_session
+    from cadence.generation.sampling import SamplingConfig
+    from cadence.therapy import Prescription
+    from cadence.therapy.session import run_session
+
+    settings = settings or WebSettings()
+    clinic = open_clinic_for(settings)
+    with clinic.session() as db:
+        claimed = db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(status="running", stage="composing", started_at=utcnow(), worker=this_process())
+        ).rowcount
+        job = db.get(Job, job_id)
+        if not claimed or job is None:
+            log.warning("job %s is not queued; skipped", job_id)
+            return
+        goal, params, sampling = job.goal, dict(job.params), dict(job.sampling or {})
+        code = job.patient_code
+        actor = Actor(clinician_id=job.clinician_id, username=job.username, role=job.role)
+        favourite_id = job.favourite_id
+
+    out = settings.jobs_dir / str(job_id)
+    finished = False
+    try:
+        prescription = Prescription.for_goal(goal, **params)
+        primer = _primer_path(clinic, actor, code, favourite_id)
+        result = run_session(
+            prescription,
+            out,
+            model=settings.model,
+            primer=primer,
+            sampling=SamplingConfig(**sampling) if sampling else None,
+            on_bar=_Progress(clinic, job_id),
+        )
+        _set(clinic, job_id, stage="saving", progress=0.95)
+        with clinic.session() as db:
+            view = record_session(
+                db,
+                actor,
+                code,
+                goal=goal,
+                prescription=json.loads(prescription.to_json()),
+                files=session_files(result.files),
+                report=result.report,
+            )
+            db.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    status="done",
+                    stage="done",
+                    progress=1.0,
+                    session_id=view.id,
+                    finished_at=utcnow(),
+                )
+            )
+        finished = True
+    except CadenceError as err:
+        _set(clinic, job_id, status="failed", stage="failed", error=str(err), finished_at=utcnow())
+        finished = True
+    finally:
+        if not finished:
+            log.error("job %s failed unexpectedly", job_id)
+            _set(
+                clinic,
+                job_id,
+                status="failed",
+                stage="failed",
+                error="internal error; the server log has the details",
+                finished_at=utcnow(),
+            )
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _primer_path(clinic: Clinic, actor: Any, code: str, favourite_id: int | None) -> Path | None:
+    if favourite_id is None:
+        return None
+    from cadence.clinic.patients import favourite_file
+
+    with clinic.session() as db:
+        path: Path = favourite_file(db, actor, code, favourite_id)
+        return path
+
+
+def fail_orphans(clinic: Clinic) -> int:
+    """Jobs this host's in-process runner had queued or running, in processes that are gone
+    (a restarted server): mark them failed so nobody waits for them. Returns how many."""
+    host = socket.gethostname()
+    n = 0
+    with clinic.session() as db:
+        rows = db.scalars(
+            select(Job).where(Job.runner == "local", Job.status.in_(("queued", "running")))
+        ).all()
+        for job in rows:
+            where, _, pid = (job.worker or "").rpartition(":")
+            if where != host or not pid.isdigit() or _alive(int(pid)):
+                continue
+            job.status, job.stage = "failed", "failed"
+            job.error = "the server stopped before the job finished; start it again"
+            job.finished_at = utcnow()
+            n += 1
+    return n
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalRunner:
+    """A bounded thread pool in this process."""
+
+    name = "local"
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        self.retry_after = 30
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.job_workers, thread_name_prefix="cadence-job"
+        )
+        self._slots = threading.BoundedSemaphore(settings.job_workers + settings.queue_size)
+
+    def reserve(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise QueueFull(self.retry_after)
+
+    def release(self) -> None:
+        self._slots.release()
+
+    def submit(self, job_id: int) -> None:
+        future = self._pool.submit(run_job, job_id, self.settings)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        self._slots.release()
+        err = future.exception()
+        if err is not None:
+            log.error("job crashed: %r", err, exc_info=err)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class RQRunner:
+    """Jobs on Redis for `cadence worker` processes; the queue length is bounded too."""
+
+    name = "rq"
+
+    def __init__(self, settings: WebSettings) -> None:
+        from redis import Redis
+        from rq import Queue
+
+        assert settings.redis_url is not None
+        self.settings = settings
+        self.redis = Redis.from_url(settings.redis_url)
+        self.queue = Queue(RQ_QUEUE, connection=self.redis)
+        self.retry_after = 30
+
+    def reserve(self) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            waiting = self.queue.count
+        except RedisError as err:
+            log.error("Redis is unreachable: %s", err)
+            raise QueueFull(self.retry_after) from err
+        if waiting >= self.settings.queue_size:
+            raise QueueFull(self.retry_after)
+
+    def release(self) -> None:
+        return None
+
+    def submit(self, job_id: int) -> None:
+        from redis.exceptions import RedisError
+        from rq import Callback
+
+        try:
+            self._enqueue(job_id, Callback(rq_job_failed))
+        except RedisError as err:
+            log.error("could not enqueue job %s: %s", job_id, err)
+            raise QueueFull(self.retry_after) from err
+
+    def _enqueue(self, job_id: int, on_failure: Any) -> None:
+        self.queue.enqueue_call(
+            "cadence.web.jobs.run_job",
+            args=(job_id,),
+            timeout=self.settings.job_timeout_s,
+            result_ttl=3600,
+            failure_ttl=7 * 86400,
+            description=f"cadence job {job_id}",
+            on_failure=on_failure,
+        )
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+def rq_job_failed(job: Any, connection: Any, exc_type: Any, value: Any, traceback: Any) -> None:
+    """RQ's failure callback (a timeout or a killed work horse): the row says failed."""
+    job_id = int(job.args[0])
+    clinic = open_clinic_for(WebSettings())
+    with clinic.session() as db:
+        db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+            .values(
+                status="failed",
+                stage="failed",
+                error=f"the worker stopped the job ({getattr(exc_type, '__name__', exc_type)})",
+                finished_at=utcnow(),
+            )
+        )
+
+
+def make_runner(settings: WebSettings) -> Runner:
+    return RQRunner(settings) if settings.redis_url else LocalRunner(settings)

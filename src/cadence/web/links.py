@@ -1,0 +1,83 @@
+"""Patient links: a single-use, expiring URL to one session's listening page.
+
+The URL's token is 256 random bits; only its SHA-256 is stored. The first browser to open the
+link is bound to it by a random visitor cookie (hash stored); other browsers get 410. Rating the
+session spends the link. Everything the patient's page reads or writes goes through clinic's
+services as an Actor named after the link, with the rights of the clinician who made it, so the
+audit log shows each access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadence.clinic import sessions
+from cadence.clinic.actors import Actor
+from cadence.web.security import new_token, token_hash
+from cadence.web.store import PatientLink, aware, utcnow
+
+VISITOR_COOKIE = "cadence_listener"
+
+
+class LinkGone(Exception):
+    """The link is unknown, expired, revoked, spent, or bound to another browser (410)."""
+
+
+@dataclass(frozen=True)
+class Listening:
+    link: PatientLink
+    actor: Actor
+    new_visitor: str | None  # a visitor key to set as a cookie (first open only)
+
+
+def link_actor(link: PatientLink) -> Actor:
+    return Actor(
+        clinician_id=link.clinician_id,
+        username=f"link:{link.id}:{link.created_by}"[:64],
+        role=link.role,
+    )
+
+
+def create_link(
+    db: Session, actor: Actor, session_id: int, hours: float
+) -> tuple[str, PatientLink]:
+    """A new link to ``session_id`` (which the actor must be able to see); the plain token is
+    returned once."""
+    view = sessions.get_session(db, actor, session_id)
+    token = new_token()
+    link = PatientLink(
+        token_hash=token_hash(token),
+        patient_code=view.patient_code,
+        session_id=session_id,
+        clinician_id=actor.clinician_id,
+        role=actor.role,
+        created_by=actor.username,
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    db.add(link)
+    db.flush()
+    return token, link
+
+
+def open_link(db: Session, token: str, visitor: str | None, *, bind: bool) -> Listening:
+    """The live link for ``token`` as seen by the browser holding ``visitor``; LinkGone if it
+    may not be used. With ``bind``, the first browser to open it is bound to it."""
+    link = db.scalar(select(PatientLink).where(PatientLink.token_hash == token_hash(token)))
+    if link is None or link.revoked_at is not None or aware(link.expires_at) <= utcnow():
+        raise LinkGone("this link has expired; ask your therapist for a new one")
+    if link.used_at is not None:
+        raise LinkGone("this link has been used; thank you for your rating")
+    new_visitor = None
+    if link.visitor_hash is None:
+        if not bind:
+            raise LinkGone("open the link itself first")
+        new_visitor = new_token()
+        link.visitor_hash = token_hash(new_visitor)
+        link.opened_at = utcnow()
+    elif visitor is None or token_hash(visitor) != link.visitor_hash:
+        raise LinkGone("this link was opened on another device; ask your therapist for a new one")
+    return Listening(link, link_actor(link), new_visitor)

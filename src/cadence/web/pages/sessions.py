@@ -1,0 +1,239 @@
+"""Session pages: a new session from a goal (the prescription shown, editable within its safe
+bounds, checked on the server), the job's progress, and the session itself: listen, score,
+plan, report, feedback, outcomes, and a link for the patient."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
+
+from cadence.clinic import feedback, outcomes, patients, sessions
+from cadence.clinic.errors import ClinicError, ConsentRequired, InvalidValue
+from cadence.errors import CadenceError
+from cadence.therapy.goals import GOALS
+from cadence.web.api.outcomes import measures
+from cadence.web.deps import Db, PageCaller, State, require_csrf
+from cadence.web.flows import has_consent, submit_session, visible_job
+from cadence.web.links import create_link
+from cadence.web.pages.forms import FormErrors
+from cadence.web.pages.render import redirect, render
+from cadence.web.prescribe import FIELDS, error_field, parse_form, prescribe
+from cadence.web.views import job_out
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+DEFAULT_MINUTES = {
+    "sleep": 20.0,
+    "anxiety": 20.0,
+    "mood": 15.0,
+    "gait": 30.0,
+    "cognition": 15.0,
+    "pain": 20.0,
+}
+
+
+def _new_form(
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    code: str,
+    goal: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    patient = patients.get_patient(db, caller.actor, code)
+    summary = None
+    if not errors:
+        values, errors = parse_form(form)
+        if not errors:
+            try:
+                summary = prescribe(goal, values).summary()
+            except CadenceError as err:
+                errors = {error_field(err): str(err)}
+                status_code = 422
+    context = {
+        "patient": patient,
+        "consent": has_consent(patient),
+        "goal": goal,
+        "goals": GOALS,
+        "fields": [f for f in FIELDS if goal in f.goals],
+        "form": form,
+        "errors": errors,
+        "summary": summary,
+        "favourites": list(getattr(patient, "favourites", ()) or ()),
+    }
+    return render(
+        request, state, "session_new.html", context, caller=caller, status_code=status_code
+    )
+
+
+@router.get("/patients/{code}/sessions/new", response_class=HTMLResponse)
+def new_session(
+    code: str, request: Request, caller: PageCaller, db: Db, state: State, goal: str = "sleep"
+) -> Response:
+    if goal not in GOALS:
+        goal = "sleep"
+    form = {"minutes": f"{DEFAULT_MINUTES[goal]:g}"}
+    return _new_form(request, caller, db, state, code, goal, form, {})
+
+
+class SessionForm(BaseModel):
+    """The new-session form: every field a string, parsed and checked by prescribe.py."""
+
+    goal: str = "sleep"
+    action: str = "start"
+    favourite_id: str = ""
+    minutes: str = ""
+    cadence_spm: str = ""
+    fall_risk: str = ""
+    gait_step: str = ""
+    gait_target: str = ""
+    heart_rate: str = ""
+    arousal: str = ""
+    valence: str = ""
+    breathing_rate: str = ""
+    birth_year: str = ""
+    key: str = ""
+    mode: str = ""
+    instrument: str = ""
+    seed: str = ""
+
+
+assert set(SessionForm.model_fields) >= {f.name for f in FIELDS}
+
+
+@router.post("/patients/{code}/sessions", response_class=HTMLResponse)
+def create_session(
+    code: str,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    data: Annotated[SessionForm, Form()],
+) -> Response:
+    """Preview (action=preview) or start the session; bad values come back inline."""
+    form = data.model_dump()
+    goal = data.goal if data.goal in GOALS else "sleep"
+    values, errors = parse_form(form)
+    if errors or data.action == "preview":
+        return _new_form(
+            request, caller, db, state, code, goal, form, errors, 422 if errors else 200
+        )
+    try:
+        job = submit_session(
+            db,
+            state,
+            caller.actor,
+            code,
+            goal,
+            values,
+            favourite_id=int(data.favourite_id) if data.favourite_id.isdigit() else None,
+        )
+    except (InvalidValue, ConsentRequired) as err:
+        db.rollback()
+        return _new_form(
+            request,
+            caller,
+            db,
+            state,
+            code,
+            goal,
+            form,
+            {error_field(err): str(err)},
+            422 if isinstance(err, InvalidValue) else 409,
+        )
+    except CadenceError as err:
+        if isinstance(err, ClinicError):
+            raise
+        db.rollback()
+        return _new_form(
+            request, caller, db, state, code, goal, form, {error_field(err): str(err)}, 422
+        )
+    return redirect(f"/jobs/{job.id}")
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(job_id: int, request: Request, caller: PageCaller, db: Db, state: State) -> Response:
+    job = job_out(visible_job(db, caller.actor, job_id))
+    if job.status == "done" and job.session_id is not None:
+        return redirect(f"/sessions/{job.session_id}")
+    return render(request, state, "job.html", {"job": job}, caller=caller)
+
+
+def _session_context(db: Db, caller: PageCaller, session_id: int) -> dict[str, Any]:
+    view = sessions.get_session(db, caller.actor, session_id)
+    files = set(getattr(view, "files", {}) or {})
+    audio = next((k for k in ("wav", "ogg", "flac") if k in files), None)
+    return {
+        "session": view,
+        "audio": audio,
+        "files": sorted(files),
+        "report": dict(getattr(view, "report", {}) or {}),
+        "measures": measures(),
+        "outcomes": [
+            o
+            for o in outcomes.list_outcomes(db, caller.actor, view.patient_code)
+            if getattr(o, "session_id", None) == session_id
+        ],
+        "errors": {},
+        "form": {},
+        "link": None,
+    }
+
+
+@router.get("/sessions/{session_id}", response_class=HTMLResponse)
+def session_page(
+    session_id: int, request: Request, caller: PageCaller, db: Db, state: State
+) -> Response:
+    return render(
+        request, state, "session.html", _session_context(db, caller, session_id), caller=caller
+    )
+
+
+@router.post("/sessions/{session_id}/feedback", response_class=HTMLResponse)
+def add_feedback(
+    session_id: int,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    rating: Annotated[str, Form()] = "",
+    liked: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    errors = FormErrors()
+    stars = errors.whole("rating", rating, 1, 5, "Rating")
+    if stars is None and "rating" not in errors:
+        errors["rating"] = "Rating: choose 1 to 5"
+    text = errors.text("comment", comment, "Comment", max_length=2000)
+    if errors:
+        context = _session_context(db, caller, session_id)
+        context.update(errors=errors, form={"rating": rating, "comment": comment})
+        return render(request, state, "session.html", context, caller=caller, status_code=422)
+    feedback.add_feedback(
+        db,
+        caller.actor,
+        session_id,
+        rating=stars,
+        liked={"yes": True, "no": False}.get(liked),
+        comment=text,
+    )
+    return redirect(f"/sessions/{session_id}", state, "Feedback saved.")
+
+
+@router.post("/sessions/{session_id}/links", response_class=HTMLResponse)
+def add_link(
+    session_id: int, request: Request, caller: PageCaller, db: Db, state: State
+) -> Response:
+    token, link = create_link(db, caller.actor, session_id, state.settings.link_hours)
+    context = _session_context(db, caller, session_id)
+    context["link"] = {
+        "url": str(request.base_url).rstrip("/") + f"/listen/{token}",
+        "expires_at": link.expires_at,
+    }
+    return render(request, state, "session.html", context, caller=caller)

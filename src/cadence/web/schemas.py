@@ -1,0 +1,231 @@
+"""API schemas: what a client sends (``*In``) and what it gets back (``*Out``), kept apart.
+
+Responses are built from clinic's frozen views or the web tables' rows, field by field; no
+database row ever leaves as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cadence.therapy.goals import GOALS
+
+Goal = Literal["sleep", "anxiety", "mood", "gait", "cognition", "pain"]
+assert set(Goal.__args__) == set(GOALS), "keep Goal in step with therapy.goals.GOALS"  # type: ignore[attr-defined]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- auth -----------------------------------------------------------------------------------
+class TokenIn(In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+    name: str = Field(default="api", max_length=100, description="a label for the token")
+    hours: float | None = Field(default=24 * 30, gt=0, le=24 * 366, description="lifetime")
+
+
+class TokenOut(Out):
+    id: int
+    token: str = Field(description="send as 'Authorization: Bearer <token>'; shown once")
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime | None
+
+
+class TokenInfoOut(Out):
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class MeOut(Out):
+    id: int | None
+    username: str
+    role: str
+
+
+class ClinicianIn(In):
+    username: str = Field(min_length=2, max_length=100)
+    password: str = Field(min_length=8, max_length=1024)
+    role: Literal["admin", "therapist"] = "therapist"
+
+
+class ClinicianOut(Out):
+    id: int
+    username: str
+    role: str
+
+
+# --- patients -------------------------------------------------------------------------------
+class PatientIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    contact: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000)
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    therapist_id: int | None = None
+
+
+class PatientUpdateIn(In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    contact: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class PatientSummaryOut(Out):
+    code: str
+    name: str
+    birth_year: int | None = None
+
+
+class PatientOut(PatientSummaryOut):
+    contact: str | None = None
+    notes: str | None = None
+    therapist_id: int | None = None
+    consent: bool | None = None
+
+
+class ConsentIn(In):
+    given: bool
+    scope: str = Field(default="sessions", max_length=50)
+
+
+class ConsentOut(Out):
+    given: bool
+    scope: str
+
+
+class BaselineIn(In):
+    resting_heart_rate: float | None = Field(default=None, ge=30, le=220)
+    cadence_spm: float | None = Field(default=None, ge=30, le=200)
+
+
+class FileOut(Out):
+    id: int
+    title: str | None = None
+
+
+# --- sessions and jobs ----------------------------------------------------------------------
+class SessionIn(In):
+    """A session request: the goal and the prescription inputs; the server checks every value
+    through Prescription.for_goal, and a value out of bounds is a 422 naming the field."""
+
+    goal: Goal
+    minutes: float = Field(gt=0, le=180)
+    cadence_spm: float | None = None
+    heart_rate: float | None = None
+    arousal: float | None = None
+    valence: float | None = None
+    key: str | None = Field(default=None, max_length=20)
+    mode: Literal["major", "minor"] | None = None
+    instrument: str | None = Field(default=None, max_length=60)
+    fall_risk: bool = False
+    gait_step: float | None = None
+    gait_target: float | None = None
+    breathing_rate: float | None = None
+    birth_year: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    favourite_id: int | None = Field(default=None, description="a favourite tune as primer")
+    temperature: float = Field(default=0.9, ge=0, le=5)
+    top_k: int = Field(default=0, ge=0, le=10_000)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+
+
+class JobOut(Out):
+    id: int
+    status: Literal["queued", "running", "done", "failed"]
+    stage: str
+    progress: float = Field(description="0..1")
+    bars_done: int
+    bars_total: int
+    patient_code: str
+    goal: str
+    session_id: int | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class SessionOut(Out):
+    id: int
+    patient_code: str
+    goal: str
+    created_at: datetime | None = None
+    prescription: dict[str, Any] = Field(default_factory=dict)
+    report: dict[str, Any] = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+# --- feedback and outcomes ------------------------------------------------------------------
+class FeedbackIn(In):
+    rating: int = Field(ge=1, le=5)
+    liked: bool | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackOut(Out):
+    id: int
+    session_id: int
+    rating: int
+    liked: bool | None = None
+    comment: str | None = None
+
+
+class OutcomeIn(In):
+    measure: str = Field(min_length=1, max_length=40)
+    phase: Literal["before", "after"]
+    value: float
+    session_id: int | None = None
+
+
+class OutcomeOut(Out):
+    id: int
+    measure: str
+    phase: str
+    value: float
+    session_id: int | None = None
+    recorded_at: datetime | None = None
+
+
+class MeasureOut(Out):
+    name: str
+    unit: str
+    low: float
+    high: float
+    source: str
+
+
+# --- patient links --------------------------------------------------------------------------
+class LinkIn(In):
+    session_id: int
+    hours: float | None = Field(default=None, gt=0, le=24 * 90)
+
+
+class LinkOut(Out):
+    id: int
+    session_id: int
+    url: str = Field(description="the patient's listening page; shown once")
+    expires_at: datetime
+
+
+class LinkInfoOut(Out):
+    id: int
+    session_id: int
+    created_at: datetime
+    expires_at: datetime
+    opened_at: datetime | None
+    used_at: datetime | None
+    revoked_at: datetime | None

@@ -1,0 +1,118 @@
+"""Tables the web layer owns: sign-in sessions and API tokens, jobs, patient links, sign-in
+failures.
+
+They live on their own ``MetaData`` (prefix ``web_``) in the clinic's database, created with
+``create_all`` when the app or a worker starts; the clinic contract has no such tables. Patient
+data never lands here: only codes and ids that point into clinic's records. Secrets (tokens,
+link keys) are stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; every stored time is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class WebBase(DeclarativeBase):
+    metadata = MetaData()
+
+
+class AuthToken(WebBase):
+    """A browser sign-in (kind ``session``) or an API bearer token (kind ``api``)."""
+
+    __tablename__ = "web_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    clinician_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Job(WebBase):
+    """One generation job; its state is here so every web worker and RQ worker sees it."""
+
+    __tablename__ = "web_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_code: Mapped[str] = mapped_column(String(64), index=True)
+    clinician_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+    username: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    goal: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sampling: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    favourite_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    bars_done: Mapped[int] = mapped_column(Integer, default=0)
+    bars_total: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    session_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    runner: Mapped[str] = mapped_column(String(16), default="local")
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PatientLink(WebBase):
+    """A single-use, expiring link to one session's listening page.
+
+    The URL carries a random token (only its hash is here). The first browser to open it gets a
+    random visitor key in a cookie (its hash is stored too); from then on the page answers only
+    that browser, and once the patient has rated, the link is spent.
+    """
+
+    __tablename__ = "web_patient_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    patient_code: Mapped[str] = mapped_column(String(64), index=True)
+    session_id: Mapped[int] = mapped_column(Integer)
+    clinician_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    visitor_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginFailure(WebBase):
+    """One failed sign-in, keyed by a hash of username and client address."""
+
+    __tablename__ = "web_login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the web tables if missing; several workers starting at once may race, and the
+    loser's CREATE fails harmlessly because the winner's table is there."""
+    try:
+        WebBase.metadata.create_all(engine)
+    except (OperationalError, ProgrammingError):
+        WebBase.metadata.create_all(engine)
