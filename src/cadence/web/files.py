@@ -21,7 +21,7 @@ MEDIA_TYPES = {
     "report": "application/json",
     "prescription": "application/json",
 }
-EXTENSIONS = {"plan": "png", "report": "json", "prescription": "json", "midi": "mid"}
+EXTENSIONS = {"report": "json", "prescription": "json", "midi": "mid"}
 AUDIO = ("wav", "ogg", "flac")
 
 

@@ -113,7 +113,7 @@ class _Progress:
 
 def session_files(files: dict[str, Path]) -> dict[str, Path]:
     """run_session's files under the kinds the clinic stores them by."""
-    kinds = {"midi": "mid", "plan": "png", "report": "json", "prescription": "prescription"}
+    kinds = {"midi": "mid", "plan": "png"}
     return {kinds.get(name, name): path for name, path in files.items()}
 
 
@@ -197,13 +197,16 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
 
 
 def _primer_path(clinic: Clinic, actor: Any, code: str, favourite_id: int | None) -> Path | None:
+    """The stored file of the patient's favourite tune ``favourite_id`` (a FileView id)."""
     if favourite_id is None:
         return None
-    from cadence.clinic.patients import favourite_file
+    from cadence.clinic.patients import list_favourites
 
     with clinic.session() as db:
-        path: Path = favourite_file(db, actor, code, favourite_id)
-        return path
+        for fav in list_favourites(db, actor, code):
+            if fav.id == favourite_id:
+                return Path(fav.path)
+    raise CadenceError(f"favourite_id: got {favourite_id}; the patient has no such tune")
 
 
 def fail_orphans(clinic: Clinic) -> int:

@@ -47,14 +47,17 @@ class PatientReport:
         }
 
 
-def build_report(code: str, sessions: list[Any], outcomes: list[Any]) -> PatientReport:
+def build_report(
+    code: str, sessions: list[Any], outcomes: list[Any], ratings: dict[int, list[int]]
+) -> PatientReport:
+    """``sessions``: clinic SessionViews; ``outcomes``: OutcomeViews; ``ratings``: session id
+    -> its feedback ratings (the report shows the latest)."""
     goals: dict[str, int] = defaultdict(int)
-    ratings: list[tuple[int, int]] = []
+    latest: list[tuple[int, int]] = []
     for s in sessions:
         goals[s.goal] += 1
-        rating = getattr(s, "rating", None)
-        if rating is not None:
-            ratings.append((s.id, int(rating)))
+        if ratings.get(s.id):
+            latest.append((s.id, int(ratings[s.id][-1])))
     by_measure: dict[str, dict[int | None, dict[str, float]]] = defaultdict(dict)
     reports: dict[str, MeasureReport] = {}
     for o in sorted(outcomes, key=lambda o: (o.measure, o.id)):
@@ -75,7 +78,7 @@ def build_report(code: str, sessions: list[Any], outcomes: list[Any]) -> Patient
         before = [b for _, b, _ in rep.pairs]
         after = [a for _, _, a in rep.pairs]
         rep.stats = paired_stats(before, after, n_resamples=2000).to_dict()
-    return PatientReport(code, len(sessions), dict(goals), ratings, list(reports.values()))
+    return PatientReport(code, len(sessions), dict(goals), latest, list(reports.values()))
 
 
 def plot_png(report: PatientReport) -> bytes:

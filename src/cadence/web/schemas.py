@@ -86,13 +86,15 @@ class PatientSummaryOut(Out):
     code: str
     name: str
     birth_year: int | None = None
+    therapist_id: int | None = None
+    consent: bool = False
 
 
 class PatientOut(PatientSummaryOut):
     contact: str | None = None
     notes: str | None = None
-    therapist_id: int | None = None
-    consent: bool | None = None
+    created_at: datetime
+    updated_at: datetime
 
 
 class ConsentIn(In):
@@ -101,8 +103,11 @@ class ConsentIn(In):
 
 
 class ConsentOut(Out):
+    patient_code: str
     given: bool
     scope: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 class BaselineIn(In):
@@ -111,8 +116,10 @@ class BaselineIn(In):
 
 
 class FileOut(Out):
-    id: int
+    id: int = Field(description="use as favourite_id when creating a session")
     title: str | None = None
+    suffix: str
+    size: int
 
 
 # --- sessions and jobs ----------------------------------------------------------------------
@@ -179,23 +186,31 @@ class FeedbackIn(In):
 class FeedbackOut(Out):
     id: int
     session_id: int
+    patient_code: str
+    given_by: str
+    created_at: datetime
     rating: int
     liked: bool | None = None
     comment: str | None = None
 
 
 class OutcomeIn(In):
-    measure: str = Field(min_length=1, max_length=40)
+    measure: str = Field(min_length=1, max_length=40, description="see /outcomes/measures")
     phase: Literal["before", "after"]
-    value: float
+    value: float | None = Field(default=None, description="on the measure's scale")
+    items: list[int] | None = Field(
+        default=None, min_length=6, max_length=6, description="stai6 only: six items, 1-4"
+    )
     session_id: int | None = None
 
 
 class OutcomeOut(Out):
     id: int
+    patient_code: str
     measure: str
     phase: str
     value: float
+    unit: str
     session_id: int | None = None
     recorded_at: datetime | None = None
 

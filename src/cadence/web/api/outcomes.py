@@ -12,15 +12,11 @@ router = APIRouter(tags=["outcomes"])
 
 
 def measures() -> list[MeasureOut]:
-    out = []
-    for name, m in outcomes.MEASURES.items():
-        fields = m if isinstance(m, dict) else getattr(m, "__dict__", {})
-        if not fields and isinstance(m, tuple):
-            fields = dict(zip(("unit", "low", "high", "source"), m, strict=False))
-        out.append(
-            MeasureOut(name=name, **{k: fields[k] for k in ("unit", "low", "high", "source")})
-        )
-    return out
+    """The outcome measures clinic accepts, with their scales and sources."""
+    return [
+        MeasureOut(name=name, unit=m.unit, low=m.low, high=m.high, source=m.source)
+        for name, m in outcomes.MEASURES.items()
+    ]
 
 
 @router.get("/outcomes/measures", response_model=list[MeasureOut])
@@ -45,5 +41,6 @@ def add_outcome(code: str, body: OutcomeIn, caller: ApiCaller, db: Db) -> Outcom
         phase=body.phase,
         value=body.value,
         session_id=body.session_id,
+        items=body.items,
     )
     return OutcomeOut.model_validate(view)

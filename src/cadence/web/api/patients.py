@@ -60,6 +60,11 @@ def set_baseline(code: str, body: BaselineIn, caller: ApiCaller, db: Db) -> None
     patients.set_baseline(db, caller.actor, code, **body.model_dump())
 
 
+@router.get("/{code}/favourites", response_model=list[FileOut])
+def list_favourites(code: str, caller: ApiCaller, db: Db) -> list[FileOut]:
+    return [FileOut.model_validate(f) for f in patients.list_favourites(db, caller.actor, code)]
+
+
 @router.post(
     "/{code}/favourites",
     response_model=FileOut,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from cadence.clinic import outcomes, patients, sessions
+from cadence.clinic import feedback, outcomes, patients, sessions
 from cadence.clinic.actors import Actor
 from cadence.web.deps import ApiCaller, Db
 from cadence.web.report import PatientReport, build_report, plot_png
@@ -17,11 +17,9 @@ router = APIRouter(tags=["reports"])
 
 def patient_report(db: Db, actor: Actor, code: str) -> PatientReport:
     patient = patients.get_patient(db, actor, code)
-    return build_report(
-        patient.code,
-        list(sessions.list_sessions(db, actor, code)),
-        list(outcomes.list_outcomes(db, actor, code)),
-    )
+    views = sessions.list_sessions(db, actor, code)
+    ratings = {s.id: [f.rating for f in feedback.list_feedback(db, actor, s.id)] for s in views}
+    return build_report(patient.code, views, outcomes.list_outcomes(db, actor, code), ratings)
 
 
 @router.get("/patients/{code}/report")

@@ -85,7 +85,7 @@ def _profile(
         "consent": has_consent(patient),
         "sessions": sessions.list_sessions(db, caller.actor, code),
         "outcomes": outcomes.list_outcomes(db, caller.actor, code),
-        "favourites": list(getattr(patient, "favourites", ()) or ()),
+        "favourites": patients.list_favourites(db, caller.actor, code),
         "measures": measures(),
         "goals": GOALS,
         "errors": errors or {},

@@ -65,7 +65,7 @@ def _new_form(
         "form": form,
         "errors": errors,
         "summary": summary,
-        "favourites": list(getattr(patient, "favourites", ()) or ()),
+        "favourites": patients.list_favourites(db, caller.actor, code),
     }
     return render(
         request, state, "session_new.html", context, caller=caller, status_code=status_code
