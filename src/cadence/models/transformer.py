@@ -21,6 +21,9 @@ from torch import nn
 from cadence.models.base import CadenceModel
 from cadence.models.config import Config
 
+ROPE_BLOCK = 4096  # decoding caches RoPE angles for this many positions at a time
+KV_SLACK = 128  # decoding buffers hold the window plus this many steps before compacting
+
 
 @dataclass
 class TransformerConfig(Config):
@@ -53,13 +56,33 @@ class TransformerConfig(Config):
         self.require("rope_base", self.rope_base > 1.0, "expected a number > 1")
 
 
+class KVBuffer:
+    """Preallocated keys and values [L, B, H, capacity, D] that decoding steps append to in
+    place (no per-token concatenation). Positions below ``frontier`` are written; a cache may
+    append only at the frontier, so an older cache that is stepped again copies first."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        self.keys, self.values = keys, values
+        self.frontier = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.keys.shape[3]
+
+
 @dataclass
 class KVCache:
-    """Per layer keys/values [B, H, P, D] (rotary applied) of the last positions seen."""
+    """Per layer keys/values [B, H, P, D] (rotary applied) of the last positions seen.
+
+    After a decoding step they are views of ``buffer`` positions ``lo..hi-1``.
+    """
 
     keys: list[torch.Tensor] = field(default_factory=list)
     values: list[torch.Tensor] = field(default_factory=list)
     pos: int = 0  # absolute position of the next token
+    buffer: KVBuffer | None = field(default=None, repr=False, compare=False)
+    lo: int = 0
+    hi: int = 0
 
     def __len__(self) -> int:
         return self.keys[0].shape[2] if self.keys else 0
@@ -163,6 +186,8 @@ class TransformerModel(CadenceModel):
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.norm = nn.RMSNorm(config.d_model)
+        empty = torch.empty(0, 0)
+        self._rope_table: tuple[int, torch.Tensor, torch.Tensor] = (0, empty, empty)
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale the residual projections by depth
             for w in (block.attn.proj.weight, block.out.weight):
@@ -215,3 +240,78 @@ class TransformerModel(CadenceModel):
         logits, cache = self._run(tokens, state, state.pos, keep_cache=True)
         assert cache is not None
         return logits, cache
+
+    # ---- decoding: one token per stream -------------------------------------------------
+    def step(self, tokens: torch.Tensor, state: KVCache | None) -> tuple[torch.Tensor, KVCache]:
+        """One token per stream: the arithmetic of ``forward_state`` on a length-1 chunk
+        (bit for bit), without its per-token overhead: functional calls instead of modules,
+        cached RoPE angles, rotary applied to queries and keys at once, and keys/values
+        appended in place to a preallocated buffer. Falls back to it while training."""
+        if self.training:
+            return super().step(tokens, state)
+        with torch.no_grad():
+            return self._decode(tokens, state if state is not None else KVCache())
+
+    def _rope_at(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos, sin [1, D/2] at ``pos``: rows of a table of ROPE_BLOCK positions, equal to
+        ``rope_angles(pos, 1, ...)`` (the same float64 arithmetic, element by element)."""
+        start, cos, sin = self._rope_table
+        c, w = self.config, self.embed.weight
+        if not start <= pos < start + cos.shape[0] or (cos.dtype, cos.device) != (
+            w.dtype,
+            w.device,
+        ):
+            start = pos
+            cos, sin = rope_angles(
+                pos, ROPE_BLOCK, c.d_model // c.n_heads, c.rope_base, w.device, w.dtype
+            )
+            self._rope_table = (start, cos, sin)
+        i = pos - start
+        return cos[i : i + 1], sin[i : i + 1]
+
+    def _buffer_for(self, state: KVCache, batch: int) -> tuple[KVBuffer, int, int]:
+        """The buffer to append to and the valid range ``lo, hi`` in it: the state's own when
+        it is at the frontier with room left, else a fresh one holding a copy of its cache."""
+        buf = state.buffer
+        if buf is not None and state.hi == buf.frontier < buf.capacity:
+            return buf, state.lo, state.hi
+        c = self.config
+        w = self.embed.weight
+        p = len(state)
+        shape = (c.n_layers, batch, c.n_heads, c.max_seq_len + KV_SLACK, c.d_model // c.n_heads)
+        buf = KVBuffer(w.new_empty(shape), w.new_empty(shape))
+        for i in range(len(state.keys)):
+            buf.keys[i, :, :, :p] = state.keys[i]
+            buf.values[i, :, :, :p] = state.values[i]
+        buf.frontier = p
+        return buf, 0, p
+
+    def _decode(self, tokens: torch.Tensor, state: KVCache) -> tuple[torch.Tensor, KVCache]:
+        B, C = tokens.shape[0], self.config.d_model  # noqa: N806 (nanoGPT shape names)
+        H = self.config.n_heads  # noqa: N806
+        D = C // H  # noqa: N806
+        cos, sin = self._rope_at(state.pos)  # [1, D/2]
+        buf, lo, hi = self._buffer_for(state, B)
+        x = F.embedding(tokens[:, None], self.embed.weight)  # [B, 1, C]
+        for i, block in enumerate(self.blocks):
+            attn, n1, n2 = block.attn, block.norm1, block.norm2
+            qkv = F.linear(F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight)
+            qk = apply_rope(qkv[:, :, : 2 * C].view(B, 1, 2 * H, D), cos, sin)  # [B, 1, 2H, D]
+            buf.keys[i, :, :, hi] = qk[:, 0, H:]  # [B, H, D]
+            buf.values[i, :, :, hi] = qkv[:, 0, 2 * C :].view(B, H, D)
+            y = F.scaled_dot_product_attention(
+                qk[:, :, :H].transpose(1, 2),  # [B, H, 1, D]
+                buf.keys[i, :, :, lo : hi + 1],  # [B, H, P + 1, D]
+                buf.values[i, :, :, lo : hi + 1],
+            )
+            x = x + F.linear(y.transpose(1, 2).contiguous().view(B, 1, C), attn.proj.weight)
+            h = F.linear(F.rms_norm(x, n2.normalized_shape, n2.weight, n2.eps), block.fc.weight)
+            x = x + F.linear(F.gelu(h), block.out.weight)  # [B, 1, C]
+        x = F.rms_norm(x, self.norm.normalized_shape, self.norm.weight, self.norm.eps)
+        logits = F.linear(x[:, 0], self.embed.weight)  # [B, V]
+        hi += 1
+        buf.frontier = hi
+        lo = max(lo, hi - (self.config.max_seq_len - 1))  # the next query sees these + itself
+        keys = [buf.keys[i, :, :, lo:hi] for i in range(self.config.n_layers)]
+        values = [buf.values[i, :, :, lo:hi] for i in range(self.config.n_layers)]
+        return logits, KVCache(keys, values, state.pos + 1, buf, lo, hi)
