@@ -14,7 +14,7 @@ import symusic
 from scipy.signal import resample_poly
 
 from cadence.evaluation.adherence import duration_seconds, wav_loudness
-from cadence.render import audio, loudness
+from cadence.render import audio, loudness, synth
 from cadence.render.midi import to_midi
 
 HAVE_AUDIO = shutil.which("fluidsynth") is not None and any(
@@ -108,13 +108,13 @@ def test_soundfont_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_no_soundfont_anywhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(audio.SOUNDFONT_ENV, raising=False)
-    monkeypatch.setattr(audio, "DEBIAN_SOUNDFONTS", (tmp_path / "none.sf2",))
+    monkeypatch.setattr(synth, "DEBIAN_SOUNDFONTS", (tmp_path / "none.sf2",))
     with pytest.raises(audio.AudioUnavailable, match="no General MIDI soundfont"):
         audio.find_soundfont()
 
 
 def test_missing_fluidsynth_is_audio_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audio.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(synth.shutil, "which", lambda _name: None)
     with pytest.raises(audio.AudioUnavailable, match="fluidsynth program was not found"):
         audio.find_fluidsynth()
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,29 +18,32 @@ import soundfile
 import symusic
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
+from cadence.render import chunks
 from cadence.render.loudness import block_powers, true_peak_dbtp
-
-DEBIAN_SOUNDFONTS = (
-    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
-    Path("/usr/share/sounds/sf2/default-GM.sf2"),
+from cadence.render.synth import (  # re-exported: the audio API in one place
+    DEBIAN_SOUNDFONTS,
+    INSTALL_HINT,
+    SOUNDFONT_ENV,
+    SYNTH_GAIN,
+    AudioRenderError,
+    AudioUnavailable,
+    find_fluidsynth,
+    find_soundfont,
+    synthesize,
 )
-SOUNDFONT_ENV = "CADENCE_SOUNDFONT"
-INSTALL_HINT = "install it with `apt-get install fluidsynth fluid-soundfont-gm`"
-SYNTH_GAIN = 0.5  # FluidSynth master gain; rendered as float, so nothing clips before scaling
+
+__all__ = [
+    "DEBIAN_SOUNDFONTS", "INSTALL_HINT", "SOUNDFONT_ENV", "SYNTH_GAIN", "AudioRenderError",
+    "AudioResult", "AudioUnavailable", "apply_fades", "find_fluidsynth", "find_soundfont",
+    "finish", "frames", "limit_peaks", "normalize", "synthesize", "to_format", "to_wav",
+]  # fmt: skip
+RENDER_WORKERS = max(1, min(4, os.cpu_count() or 1))  # FluidSynth processes at once
 LIMITER_ROUNDS = 4
 LOUDNESS_TOLERANCE_LU = 0.05
 TRUE_PEAK_MARGIN_DB = 0.3  # the limiter works on sample peaks; inter-sample peaks sit above
 TAIL_S = 0.5  # release/reverb kept after the last MIDI event (below -60 dBFS by then)
 END_RAMP_S = 0.02  # anti-click ramp at the very end when no fade-out is asked for
 FORMATS = {".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".wav": ("WAV", "PCM_16")}
-
-
-class AudioUnavailable(RuntimeError):
-    """FluidSynth or a General MIDI soundfont is missing; the message says how to install."""
-
-
-class AudioRenderError(RuntimeError):
-    """FluidSynth ran but did not produce audio."""
 
 
 @dataclass(frozen=True)
@@ -54,40 +54,6 @@ class AudioResult:
     lufs: float
     true_peak_dbtp: float
     duration_s: float
-
-
-def find_fluidsynth() -> str:
-    """Path of the ``fluidsynth`` program, or :class:`AudioUnavailable`."""
-    exe = shutil.which("fluidsynth")
-    if exe is None:
-        raise AudioUnavailable(f"the fluidsynth program was not found on PATH; {INSTALL_HINT}")
-    return exe
-
-
-def find_soundfont(soundfont: str | Path | None = None) -> Path:
-    """The soundfont to use: ``soundfont`` if given, else $CADENCE_SOUNDFONT, else Debian's.
-
-    Raises :class:`AudioUnavailable` when the chosen file does not exist or none is found.
-    """
-    if soundfont is None:
-        soundfont = os.environ.get(SOUNDFONT_ENV) or None
-        source = f"${SOUNDFONT_ENV}"
-    else:
-        source = "the soundfont"
-    if soundfont is not None:
-        path = Path(soundfont).expanduser()
-        if not path.is_file():
-            raise AudioUnavailable(
-                f"{source} {path} does not exist; give an existing .sf2 file or {INSTALL_HINT}"
-            )
-        return path
-    for path in DEBIAN_SOUNDFONTS:
-        if path.is_file():
-            return path
-    raise AudioUnavailable(
-        f"no General MIDI soundfont found (looked for {DEBIAN_SOUNDFONTS[0]} and "
-        f"${SOUNDFONT_ENV}); {INSTALL_HINT}"
-    )
 
 
 def apply_fades(data: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> None:
@@ -101,30 +67,6 @@ def apply_fades(data: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float
         data[n - n_out :] *= np.linspace(1.0, 0.0, n_out, dtype=data.dtype)[:, None]
 
 
-def synthesize(
-    midi_path: str | Path, wav_path: str | Path, *, sample_rate: int, soundfont: Path
-) -> None:
-    """Render ``midi_path`` to a float WAV with the fluidsynth program (no shell, no MIDI in)."""
-    cmd = [
-        find_fluidsynth(),
-        "-n",  # no MIDI input driver
-        "-i",  # no interactive shell
-        "-q",  # quiet
-        "-g", str(SYNTH_GAIN),
-        "-r", str(sample_rate),
-        "-O", "float",
-        "-T", "wav",
-        "-F", str(wav_path),
-        str(soundfont),
-        str(midi_path),
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not Path(wav_path).is_file():
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        why = lines[-1] if lines else f"exit status {done.returncode}"
-        raise AudioRenderError(f"fluidsynth could not render {midi_path}: {why}")
-
-
 def to_wav(
     midi_path: str | Path,
     wav_path: str | Path,
@@ -135,11 +77,14 @@ def to_wav(
     fade_out_s: float = 0.0,
     sample_rate: int = 44100,
     soundfont: str | Path | None = None,
+    workers: int = RENDER_WORKERS,
+    segment_s: float = chunks.SEGMENT_S,
 ) -> AudioResult:
     """Render a MIDI file to a 16-bit stereo WAV at ``target_lufs`` and return what was written.
 
-    Steps: FluidSynth renders (float, so nothing clips); the audio is cut to the MIDI's
-    length plus :data:`TAIL_S`; fades are applied (a 20 ms ramp at least at the end); one
+    Steps: FluidSynth renders (float, so nothing clips) in segments of about ``segment_s``
+    seconds, ``workers`` processes at once (see :mod:`cadence.render.chunks`), mixed to the
+    MIDI's length plus :data:`TAIL_S`; fades are applied (a 20 ms ramp at least at the end); one
     gain brings the integrated loudness to ``target_lufs`` and a look-ahead limiter keeps the
     true peak under ``peak_dbtp`` (see :func:`normalize`); the result is never louder than
     the target. Silent or sub-400 ms audio is not normalised (loudness -inf or NaN).
@@ -152,13 +97,34 @@ def to_wav(
     find_fluidsynth()
     if not midi_path.is_file():
         raise FileNotFoundError(f"MIDI file {midi_path} does not exist")
-    end_s = float(symusic.Score(str(midi_path)).to(symusic.TimeUnit.second).end())
+    score = symusic.Score(str(midi_path))
+    with chunks.SegmentRenderer(sample_rate=sample_rate, soundfont=sf2, workers=workers) as r:
+        data = r.mix(score, chunks.even_segments(score, segment_s), frames(score, sample_rate))
+    return finish(
+        data, sample_rate, wav_path, target_lufs=target_lufs, peak_dbtp=peak_dbtp,
+        fade_in_s=fade_in_s, fade_out_s=fade_out_s,
+    )  # fmt: skip
+
+
+def frames(score: symusic.Score, sample_rate: int) -> int:
+    """Audio length for a tick-timed score: its last event plus :data:`TAIL_S`, in samples."""
+    end_s = float(chunks.tick_seconds(score, np.array([score.end()]))[0])
+    return round((max(end_s, 0.0) + TAIL_S) * sample_rate)
+
+
+def finish(
+    data: np.ndarray,
+    rate: int,
+    wav_path: str | Path,
+    *,
+    target_lufs: float,
+    peak_dbtp: float = -1.0,
+    fade_in_s: float = 0.0,
+    fade_out_s: float = 0.0,
+) -> AudioResult:
+    """Fade, normalise (see :func:`normalize`) and write rendered float audio as 16-bit WAV."""
+    wav_path = Path(wav_path)
     wav_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=wav_path.parent) as tmp:
-        raw = Path(tmp) / "raw.wav"
-        synthesize(midi_path, raw, sample_rate=sample_rate, soundfont=sf2)
-        frames = round((max(end_s, 0.0) + TAIL_S) * sample_rate)
-        data, rate = soundfile.read(str(raw), frames=frames, dtype="float32", always_2d=True)
     apply_fades(data, rate, fade_in_s, fade_out_s)
     data, lufs, peak = normalize(data, rate, target_lufs, peak_dbtp)
     soundfile.write(str(wav_path), data, rate, subtype="PCM_16")
