@@ -225,11 +225,16 @@ def generate(
     primer_mode: str = "continue",
     form: bool = True,
     on_bar: Callable[[int, int], None] | None = None,
+    on_partial: Callable[[int, symusic.Score], None] | None = None,
+    partial_bars: int = 0,
 ) -> GenerationResult:
     """Generate a whole piece for ``plan``.
 
     primer_ids: token ids of a primer (see ``encode_primer``); ``primer_mode`` "continue" feeds
     it as context and continues, "vary" also makes its opening bars the first theme.
+    on_partial: called as ``on_partial(bars_done, score)`` after every ``partial_bars`` bars
+    (before the last) with the piece so far, decoded and transposed like the result, so
+    rendering can start while the rest is composed; bars already done never change.
     """
     if primer_mode not in ("continue", "vary"):
         raise ValueError(f"primer_mode: must be 'continue' or 'vary', got {primer_mode!r}")
@@ -238,7 +243,7 @@ def generate(
     # Batch-1 decoding is latency-bound: one thread avoids OpenMP hand-offs on every token.
     torch.set_num_threads(1)
     try:
-        ids, bodies = _run(gen, plan, primer_ids, primer_mode, on_bar)
+        ids, bodies = _run(gen, plan, primer_ids, primer_mode, on_bar, on_partial, partial_bars)
     finally:
         torch.set_num_threads(threads)
     score, undecodable = decode(gen.tok, ids, gen.shift)
@@ -255,6 +260,8 @@ def _run(
     primer_ids: list[int] | None,
     primer_mode: str,
     on_bar: Callable[[int, int], None] | None,
+    on_partial: Callable[[int, symusic.Score], None] | None = None,
+    partial_bars: int = 0,
 ) -> tuple[list[int], list[list[int]]]:
     theme = None
     with torch.inference_mode():
@@ -265,6 +272,10 @@ def _run(
         for i, _ in enumerate(gen.bars(theme), start=1):
             if on_bar:
                 on_bar(i, len(plan.bars))
+            if on_partial and partial_bars > 0 and i % partial_bars == 0 and i < len(plan.bars):
+                so_far, failed = decode(gen.tok, [*gen.ids[start:], gen.tok.eos_id], gen.shift)
+                if not failed:
+                    on_partial(i, so_far)
     return [*gen.ids[start:], gen.tok.eos_id], gen.bodies
 
 
