@@ -63,6 +63,7 @@ class KVBuffer:
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
         self.keys, self.values = keys, values
+        self.layer_keys, self.layer_values = keys.unbind(0), values.unbind(0)  # [B, H, cap, D]
         self.frontier = 0
 
     @property
@@ -292,26 +293,27 @@ class TransformerModel(CadenceModel):
         D = C // H  # noqa: N806
         cos, sin = self._rope_at(state.pos)  # [1, D/2]
         buf, lo, hi = self._buffer_for(state, B)
+        n = hi + 1 - lo  # keys attended: the cache and the new one
         x = F.embedding(tokens[:, None], self.embed.weight)  # [B, 1, C]
-        for i, block in enumerate(self.blocks):
+        for block, k_buf, v_buf in zip(self.blocks, buf.layer_keys, buf.layer_values, strict=True):
             attn, n1, n2 = block.attn, block.norm1, block.norm2
             qkv = F.linear(F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight)
-            qk = apply_rope(qkv[:, :, : 2 * C].view(B, 1, 2 * H, D), cos, sin)  # [B, 1, 2H, D]
-            buf.keys[i, :, :, hi] = qk[:, 0, H:]  # [B, H, D]
-            buf.values[i, :, :, hi] = qkv[:, 0, 2 * C :].view(B, H, D)
+            qk = apply_rope(qkv.narrow(2, 0, 2 * C).view(B, 1, 2 * H, D), cos, sin)  # [B,1,2H,D]
+            k_buf.select(2, hi).copy_(qk.select(1, 0).narrow(1, H, H))  # [B, H, D]
+            v_buf.select(2, hi).copy_(qkv.select(1, 0).narrow(1, 2 * C, C).view(B, H, D))
             y = F.scaled_dot_product_attention(
-                qk[:, :, :H].transpose(1, 2),  # [B, H, 1, D]
-                buf.keys[i, :, :, lo : hi + 1],  # [B, H, P + 1, D]
-                buf.values[i, :, :, lo : hi + 1],
+                qk.narrow(2, 0, H).transpose(1, 2),  # [B, H, 1, D]
+                k_buf.narrow(2, lo, n),  # [B, H, P + 1, D]
+                v_buf.narrow(2, lo, n),
             )
             x = x + F.linear(y.transpose(1, 2).contiguous().view(B, 1, C), attn.proj.weight)
             h = F.linear(F.rms_norm(x, n2.normalized_shape, n2.weight, n2.eps), block.fc.weight)
             x = x + F.linear(F.gelu(h), block.out.weight)  # [B, 1, C]
         x = F.rms_norm(x, self.norm.normalized_shape, self.norm.weight, self.norm.eps)
-        logits = F.linear(x[:, 0], self.embed.weight)  # [B, V]
+        logits = F.linear(x.select(1, 0), self.embed.weight)  # [B, V]
         hi += 1
         buf.frontier = hi
         lo = max(lo, hi - (self.config.max_seq_len - 1))  # the next query sees these + itself
-        keys = [buf.keys[i, :, :, lo:hi] for i in range(self.config.n_layers)]
-        values = [buf.values[i, :, :, lo:hi] for i in range(self.config.n_layers)]
+        keys = [k.narrow(2, lo, hi - lo) for k in buf.layer_keys]
+        values = [v.narrow(2, lo, hi - lo) for v in buf.layer_values]
         return logits, KVCache(keys, values, state.pos + 1, buf, lo, hi)
