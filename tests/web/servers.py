@@ -28,8 +28,23 @@ def redis_server(folder: Path) -> Iterator[str]:
     port = free_port()
     pidfile = folder / "redis.pid"
     subprocess.run(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "yes", "--pidfile", str(pidfile), "--dir", str(folder)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--dir",
+            str(folder),
+        ],
         check=True,
         timeout=30,
     )
