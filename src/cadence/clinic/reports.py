@@ -1,0 +1,524 @@
+"""Outcome reports: per patient and per goal, as plots, tables, CSV and FHIR R4 JSON.
+
+A report pairs each session's ``before`` and ``after`` measurement of a measure (the latest of
+each phase recorded for that session) and summarises the pairs with
+:func:`cadence.evaluation.outcomes.paired_stats` (mean change, seeded bootstrap 95% CI,
+Wilcoxon signed-rank). Which direction is an improvement comes from
+:data:`cadence.clinic.outcomes.MEASURES` (``better``).
+
+- Per patient: every paired session of every measure; trends over sessions (PNG and SVG).
+- Per goal, across the patients the actor may see: each patient contributes one pair per
+  measure, the mean of their before and after values over that goal's sessions, so the test's
+  pairs are independent (sessions of one patient are not).
+
+Exports: ``outcomes.csv`` (one row per measurement) and ``stats.csv`` (one row per measure), and
+a FHIR R4 ``Bundle`` (type ``collection``) of ``Observation`` resources. Observations name the
+patient by the pseudonymous code only (``subject.identifier``), never by name. Codes: LOINC where
+a code exists (heart rate 8867-4; pain severity 0-10 numeric rating 72514-3), else the local code
+system :data:`LOCAL_CODE_SYSTEM`; units are UCUM.
+
+The builders (``pairs_by_measure``, ``fhir_bundle``, ``write_*``, ``plot_*``) take plain
+dataclasses and are pure; :func:`patient_report` and :func:`goal_report` read through the
+clinic services (which audit every read).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from cadence.clinic.actors import Actor
+from cadence.clinic.errors import InvalidValue, NotFound
+from cadence.clinic.outcomes import MEASURES, list_outcomes
+from cadence.clinic.patients import list_patients
+from cadence.clinic.sessions import list_sessions
+from cadence.evaluation.outcomes import PairedStats, paired_stats
+from cadence.therapy.goals import GOALS
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+LOCAL_CODE_SYSTEM = "urn:cadence:fhir:CodeSystem:outcome-measure"
+PATIENT_CODE_SYSTEM = "urn:cadence:fhir:NamingSystem:patient-code"
+SESSION_ID_SYSTEM = "urn:cadence:fhir:NamingSystem:session-id"
+PHASE_EXTENSION = "urn:cadence:fhir:StructureDefinition:session-phase"
+
+
+@dataclass(frozen=True)
+class FhirCode:
+    """How one measure is coded in FHIR: code system and code, display text, UCUM unit
+    (``ucum`` code and readable ``unit``) and the Observation category."""
+
+    system: str
+    code: str
+    display: str
+    ucum: str
+    unit: str
+    category: str
+
+
+# LOINC 8867-4 "Heart rate" (FHIR R4 vital-signs profile; UCUM /min) and LOINC 72514-3 "Pain
+# severity - 0-10 verbal numeric rating [Score] - Reported". The other measures have no LOINC
+# code checked by this project, so they use the local code system. UCUM: {score} is an
+# annotated dimensionless unit; /min, m/s and min are UCUM units.
+FHIR_CODES: dict[str, FhirCode] = {
+    "heart_rate": FhirCode(LOINC, "8867-4", "Heart rate", "/min", "beats/minute", "vital-signs"),
+    "pain_nrs": FhirCode(
+        LOINC,
+        "72514-3",
+        "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
+        "{score}",
+        "score",
+        "survey",
+    ),
+    "mood_vas": FhirCode(
+        LOCAL_CODE_SYSTEM,
+        "mood_vas",
+        "Mood, 0-100 visual analogue scale",
+        "{score}",
+        "score",
+        "survey",
+    ),
+    "stai6": FhirCode(
+        LOCAL_CODE_SYSTEM,
+        "stai6",
+        "STAI-6 anxiety, prorated (20-80)",
+        "{score}",
+        "score",
+        "survey",
+    ),
+    "cadence_spm": FhirCode(
+        LOCAL_CODE_SYSTEM, "cadence_spm", "Walking cadence", "/min", "steps/minute", "activity"
+    ),
+    "gait_speed": FhirCode(
+        LOCAL_CODE_SYSTEM,
+        "gait_speed",
+        "Gait speed (10-metre walk test)",
+        "m/s",
+        "m/s",
+        "activity",
+    ),
+    "sleep_onset_min": FhirCode(
+        LOCAL_CODE_SYSTEM, "sleep_onset_min", "Sleep-onset latency", "min", "min", "survey"
+    ),
+    "sleep_quality": FhirCode(
+        LOCAL_CODE_SYSTEM,
+        "sleep_quality",
+        "Sleep quality rating (1-5)",
+        "{score}",
+        "score",
+        "survey",
+    ),
+    "engagement": FhirCode(
+        LOCAL_CODE_SYSTEM, "engagement", "Engagement (1-5)", "{score}", "score", "survey"
+    ),
+    "liking": FhirCode(LOCAL_CODE_SYSTEM, "liking", "Liking (1-5)", "{score}", "score", "survey"),
+}
+
+
+class OutcomeLike(Protocol):
+    """What a report reads of an outcome (``cadence.clinic.views.OutcomeView``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_code(self) -> str: ...
+    @property
+    def measure(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def session_id(self) -> int | None: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One session's before and after value of one measure."""
+
+    patient_code: str
+    session_id: int | None
+    measure: str
+    before: float
+    after: float
+    at: datetime  # when the 'after' value was recorded
+    goal: str | None = None
+
+    @property
+    def change(self) -> float:
+        return self.after - self.before
+
+
+@dataclass
+class Report:
+    """What a report wrote: its subject, per-measure statistics and files."""
+
+    subject: str
+    stats: dict[str, PairedStats]
+    pairs: dict[str, list[Pair]]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "measures": {
+                m: {
+                    **s.to_dict(),
+                    "unit": MEASURES[m].unit if m in MEASURES else "",
+                    "better": _better_word(m),
+                    "improved": _improved(m, s),
+                }
+                for m, s in self.stats.items()
+            },
+            "files": {k: str(v) for k, v in self.files.items()},
+        }
+
+
+def _better_word(measure: str) -> str:
+    better = MEASURES[measure].better if measure in MEASURES else 0
+    return {1: "higher", -1: "lower"}.get(better, "neither")
+
+
+def _improved(measure: str, s: PairedStats) -> bool | None:
+    """Whether the mean change went the good way (None when the measure has no direction)."""
+    better = MEASURES[measure].better if measure in MEASURES else 0
+    if not better or s.mean_change is None:
+        return None
+    return better * s.mean_change > 0
+
+
+def pairs_by_measure(
+    outcomes: Iterable[OutcomeLike], goals: Mapping[int, str] | None = None
+) -> dict[str, list[Pair]]:
+    """Before/after pairs per measure, one per session that has both (the latest of each
+    phase counts), in session order. Outcomes without a session are not paired."""
+    latest: dict[tuple[str, int, str], dict[str, OutcomeLike]] = defaultdict(dict)
+    for o in sorted(outcomes, key=lambda o: (o.recorded_at, o.id)):
+        if o.session_id is not None:
+            latest[(o.patient_code, o.session_id, o.measure)][o.phase] = o
+    out: dict[str, list[Pair]] = defaultdict(list)
+    for (code, sid, measure), phases in sorted(latest.items(), key=lambda kv: kv[0][1]):
+        if "before" in phases and "after" in phases:
+            out[measure].append(
+                Pair(
+                    patient_code=code,
+                    session_id=sid,
+                    measure=measure,
+                    before=float(phases["before"].value),
+                    after=float(phases["after"].value),
+                    at=phases["after"].recorded_at,
+                    goal=(goals or {}).get(sid),
+                )
+            )
+    return dict(sorted(out.items()))
+
+
+def stats_of(pairs: Mapping[str, Sequence[Pair]], *, seed: int = 0) -> dict[str, PairedStats]:
+    """Paired statistics per measure."""
+    return {
+        m: paired_stats([p.before for p in ps], [p.after for p in ps], seed=seed)
+        for m, ps in pairs.items()
+    }
+
+
+def per_patient_means(pairs: Mapping[str, Sequence[Pair]]) -> dict[str, list[Pair]]:
+    """One pair per patient and measure: the mean before and mean after over their sessions
+    (for statistics across patients, whose units must be independent)."""
+    out: dict[str, list[Pair]] = {}
+    for measure, ps in pairs.items():
+        by_patient: dict[str, list[Pair]] = defaultdict(list)
+        for p in ps:
+            by_patient[p.patient_code].append(p)
+        out[measure] = [
+            Pair(
+                patient_code=code,
+                session_id=None,
+                measure=measure,
+                before=sum(p.before for p in group) / len(group),
+                after=sum(p.after for p in group) / len(group),
+                at=max(p.at for p in group),
+                goal=group[0].goal,
+            )
+            for code, group in sorted(by_patient.items())
+        ]
+    return out
+
+
+# ---- exports ---------------------------------------------------------------------------------
+def write_outcomes_csv(
+    path: Path, outcomes: Iterable[OutcomeLike], goals: Mapping[int, str]
+) -> Path:
+    """One row per measurement: patient code, session, goal, measure, phase, value, unit, time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "patient_code",
+                "session_id",
+                "goal",
+                "measure",
+                "phase",
+                "value",
+                "unit",
+                "recorded_at",
+            ]
+        )
+        for o in sorted(outcomes, key=lambda o: (o.patient_code, o.recorded_at, o.id)):
+            w.writerow(
+                [
+                    o.patient_code,
+                    "" if o.session_id is None else o.session_id,
+                    goals.get(o.session_id, "") if o.session_id is not None else "",
+                    o.measure,
+                    o.phase,
+                    repr(float(o.value)),
+                    MEASURES[o.measure].unit if o.measure in MEASURES else "",
+                    o.recorded_at.isoformat(),
+                ]
+            )
+    return path
+
+
+STATS_COLUMNS = (
+    "n",
+    "n_nonzero",
+    "mean_before",
+    "mean_after",
+    "mean_change",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "p_value",
+    "method",
+    "note",
+)
+
+
+def write_stats_csv(path: Path, stats: Mapping[str, PairedStats]) -> Path:
+    """One row per measure with its paired statistics."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["measure", "better", *STATS_COLUMNS])
+        for measure, s in stats.items():
+            d = s.to_dict()
+            w.writerow(
+                [measure, _better_word(measure)]
+                + ["" if d[c] is None else d[c] for c in STATS_COLUMNS]
+            )
+    return path
+
+
+def observation(o: OutcomeLike, goal: str | None = None) -> dict[str, Any]:
+    """One outcome as a FHIR R4 Observation (subject: the pseudonymous code only)."""
+    if o.measure not in FHIR_CODES:
+        raise InvalidValue(f"measure {o.measure!r} has no FHIR coding")
+    code = FHIR_CODES[o.measure]
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"cadence-outcome-{o.id}",
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": code.category}]}],
+        "code": {
+            "coding": [{"system": code.system, "code": code.code, "display": code.display}],
+            "text": code.display,
+        },
+        "subject": {"identifier": {"system": PATIENT_CODE_SYSTEM, "value": o.patient_code}},
+        "effectiveDateTime": _fhir_datetime(o.recorded_at),
+        "valueQuantity": {
+            "value": float(o.value),
+            "unit": code.unit,
+            "system": UCUM,
+            "code": code.ucum,
+        },
+        "extension": [{"url": PHASE_EXTENSION, "valueCode": o.phase}],
+    }
+    if o.session_id is not None:
+        obs["identifier"] = [
+            {"system": SESSION_ID_SYSTEM, "value": f"{o.session_id}/{o.measure}/{o.phase}"}
+        ]
+        note = f"{o.phase} Cadence session {o.session_id}"
+        obs["note"] = [{"text": f"{note} (goal {goal})" if goal else note}]
+    return obs
+
+
+def _fhir_datetime(at: datetime) -> str:
+    """FHIR dateTime: with seconds, a time zone is required; naive times are taken as UTC."""
+    text = at.isoformat(timespec="seconds")
+    return text if at.tzinfo is not None else text + "Z"
+
+
+def fhir_bundle(outcomes: Iterable[OutcomeLike], goals: Mapping[int, str]) -> dict[str, Any]:
+    """A FHIR R4 Bundle (type collection) of one Observation per outcome."""
+    entries = []
+    for o in sorted(outcomes, key=lambda o: (o.patient_code, o.recorded_at, o.id)):
+        obs = observation(o, goals.get(o.session_id) if o.session_id is not None else None)
+        entries.append({"fullUrl": f"urn:uuid:{_uuid_for(obs['id'])}", "resource": obs})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _uuid_for(name: str) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:cadence:{name}"))
+
+
+# ---- plots -----------------------------------------------------------------------------------
+def plot_trends(stem: Path, pairs: Mapping[str, Sequence[Pair]], title: str) -> list[Path]:
+    """Before and after values per session, one panel per measure; ``stem``.png and .svg."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    measures = [m for m, ps in pairs.items() if ps]
+    n = max(len(measures), 1)
+    fig = Figure(figsize=(7.0, 2.4 * n))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    for ax, measure in zip(axes, measures, strict=False):
+        ps = pairs[measure]
+        x = list(range(1, len(ps) + 1))
+        ax.plot(x, [p.before for p in ps], "o-", color="tab:gray", label="before")
+        ax.plot(x, [p.after for p in ps], "o-", color="tab:blue", label="after")
+        for xi, p in zip(x, ps, strict=True):
+            ax.annotate(
+                "",
+                (xi, p.after),
+                (xi, p.before),
+                arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 0.8},
+            )
+        unit = MEASURES[measure].unit if measure in MEASURES else ""
+        ax.set_ylabel(f"{measure}\n({unit})", fontsize=8)
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(p.session_id or i) for i, p in zip(x, ps, strict=True)], fontsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    if not measures:
+        axes[0].text(0.5, 0.5, "no paired outcomes yet", ha="center", va="center")
+        axes[0].set_axis_off()
+    axes[-1].set_xlabel("session")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def plot_changes(stem: Path, pairs: Mapping[str, Sequence[Pair]], title: str) -> list[Path]:
+    """Per measure, each pair's change (after - before) as points, with the mean."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    measures = [m for m, ps in pairs.items() if ps]
+    fig = Figure(figsize=(max(3.0, 1.6 * max(len(measures), 1) + 1.5), 3.6))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for i, measure in enumerate(measures):
+        changes = [p.change for p in pairs[measure]]
+        ax.plot([i] * len(changes), changes, "o", alpha=0.6, color="tab:blue")
+        ax.plot([i - 0.25, i + 0.25], [sum(changes) / len(changes)] * 2, color="tab:red")
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    ax.set_xticks(range(len(measures)))
+    ax.set_xticklabels([f"{m}\n({_better_word(m)} is better)" for m in measures], fontsize=7)
+    ax.set_ylabel("change (after - before)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, stem)
+
+
+def _save(fig: Any, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=120)
+    fig.savefig(paths[1])
+    return paths
+
+
+# ---- reports through the services ------------------------------------------------------------
+def _write(
+    report: Report,
+    out: Path,
+    outcomes: Sequence[OutcomeLike],
+    goals: Mapping[int, str],
+    *,
+    trends: bool,
+    csv_out: bool,
+    fhir: bool,
+) -> Report:
+    out.mkdir(parents=True, exist_ok=True)
+    if trends:
+        png, svg = plot_trends(out / "trends", report.pairs, f"outcomes: {report.subject}")
+        report.files.update({"trends_png": png, "trends_svg": svg})
+    png, svg = plot_changes(out / "changes", report.pairs, f"changes: {report.subject}")
+    report.files.update({"changes_png": png, "changes_svg": svg})
+    if csv_out:
+        report.files["outcomes_csv"] = write_outcomes_csv(out / "outcomes.csv", outcomes, goals)
+        report.files["stats_csv"] = write_stats_csv(out / "stats.csv", report.stats)
+    if fhir:
+        bundle = fhir_bundle([o for o in outcomes if o.measure in FHIR_CODES], goals)
+        report.files["fhir"] = out / "observations.fhir.json"
+        report.files["fhir"].write_text(json.dumps(bundle, indent=1))
+    report.files["report"] = out / "report.json"
+    report.files["report"].write_text(json.dumps(report.to_dict(), indent=2))
+    return report
+
+
+def patient_report(
+    db: Session,
+    actor: Actor,
+    code: str,
+    out: Path,
+    *,
+    csv_out: bool = True,
+    fhir: bool = True,
+    seed: int = 0,
+) -> Report:
+    """Trends, paired statistics and exports of one patient's outcomes into ``out``."""
+    outcomes = list_outcomes(db, actor, code)
+    goals = {s.id: s.goal for s in list_sessions(db, actor, code)}
+    pairs = pairs_by_measure(outcomes, goals)
+    report = Report(subject=f"patient {code}", stats=stats_of(pairs, seed=seed), pairs=pairs)
+    return _write(report, Path(out), outcomes, goals, trends=True, csv_out=csv_out, fhir=fhir)
+
+
+def goal_report(
+    db: Session,
+    actor: Actor,
+    goal: str,
+    out: Path,
+    *,
+    csv_out: bool = True,
+    fhir: bool = True,
+    seed: int = 0,
+) -> Report:
+    """Outcomes of every session with ``goal`` across the patients ``actor`` may see; the
+    statistics take one mean pair per patient (module docstring)."""
+    if goal not in GOALS:
+        raise InvalidValue(f"goal: got {goal!r}; must be one of {', '.join(GOALS)}")
+    outcomes: list[OutcomeLike] = []
+    goals: dict[int, str] = {}
+    for patient in list_patients(db, actor):
+        sessions = {s.id: s.goal for s in list_sessions(db, actor, patient.code)}
+        mine = {sid for sid, g in sessions.items() if g == goal}
+        if not mine:
+            continue
+        goals.update(dict.fromkeys(mine, goal))
+        outcomes += [o for o in list_outcomes(db, actor, patient.code) if o.session_id in mine]
+    if not goals:
+        raise NotFound(f"no sessions with goal {goal!r} among the patients you can see")
+    pairs = per_patient_means(pairs_by_measure(outcomes, goals))
+    report = Report(
+        subject=f"goal {goal} ({len({o.patient_code for o in outcomes})} patients)",
+        stats=stats_of(pairs, seed=seed),
+        pairs=pairs,
+    )
+    return _write(report, Path(out), outcomes, goals, trends=False, csv_out=csv_out, fhir=fhir)
