@@ -26,7 +26,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import select, update
 
@@ -35,6 +35,8 @@ from cadence.web.settings import WebSettings
 from cadence.web.store import Job, create_tables, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
     from cadence.clinic.db import Clinic
 
 log = logging.getLogger(__name__)
@@ -129,11 +131,12 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
     settings = settings or WebSettings()
     clinic = open_clinic_for(settings)
     with clinic.session() as db:
-        claimed = db.execute(
+        claim = db.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == "queued")
             .values(status="running", stage="composing", started_at=utcnow(), worker=this_process())
-        ).rowcount
+        )
+        claimed = cast("CursorResult[Any]", claim).rowcount
         job = db.get(Job, job_id)
         if not claimed or job is None:
             log.warning("job %s is not queued; skipped", job_id)

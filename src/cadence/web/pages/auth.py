@@ -47,15 +47,15 @@ def signin(
     try:
         clinician = check_sign_in(db, state, request, username.strip(), password)
     except SignInRefused as refused:
-        response = render(
+        page = render(
             request,
             state,
             "signin.html",
             {"error": refused.message, "username": username, "next": _safe_next(next)},
             status_code=refused.status,
         )
-        response.headers.update(refused.headers)
-        return response
+        page.headers.update(refused.headers)
+        return page
     token, _ = issue_token(db, clinician.id, "session", hours=state.settings.session_hours)
     response = redirect(_safe_next(next))
     set_cookie(

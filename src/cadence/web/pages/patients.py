@@ -44,15 +44,20 @@ def add_patient(
 ) -> Response:
     form = {"name": name, "birth_year": birth_year, "contact": contact, "notes": notes}
     errors = FormErrors()
-    values = {
-        "name": errors.text("name", name, "Name", required=True, max_length=200),
-        "birth_year": errors.whole("birth_year", birth_year, 1900, 2100, "Birth year"),
-        "contact": errors.text("contact", contact, "Contact"),
-        "notes": errors.text("notes", notes, "Notes", max_length=5000),
-    }
-    if not errors:
+    name_text = errors.text("name", name, "Name", required=True, max_length=200)
+    year = errors.whole("birth_year", birth_year, 1900, 2100, "Birth year")
+    contact_text = errors.text("contact", contact, "Contact")
+    notes_text = errors.text("notes", notes, "Notes", max_length=5000)
+    if not errors and name_text is not None:
         try:
-            view = patients.add_patient(db, caller.actor, **values)
+            view = patients.add_patient(
+                db,
+                caller.actor,
+                name=name_text,
+                birth_year=year,
+                contact=contact_text,
+                notes=notes_text,
+            )
         except (InvalidValue, Conflict) as err:
             db.rollback()
             errors.add(err, PATIENT_FIELDS)

@@ -211,7 +211,7 @@ def add_feedback(
     if stars is None and "rating" not in errors:
         errors["rating"] = "Rating: choose 1 to 5"
     text = errors.text("comment", comment, "Comment", max_length=2000)
-    if errors:
+    if errors or stars is None:
         context = _session_context(db, caller, session_id)
         context.update(errors=errors, form={"rating": rating, "comment": comment})
         return render(request, state, "session.html", context, caller=caller, status_code=422)
