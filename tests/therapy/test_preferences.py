@@ -15,6 +15,8 @@ from cadence.therapy.preferences import (
     PreferenceModel,
     apply_variant,
     arms,
+    favourite_kwargs,
+    known_instruments,
     outcome_reward,
     prescribe,
     rating_reward,
@@ -187,11 +189,20 @@ def test_apply_variant_scales_tempo_and_density_and_keeps_the_length() -> None:
 
 
 def test_clinician_choices_win_over_the_variant() -> None:
-    kw = variant_kwargs(
-        "cognition", {"instrument": 0, "mode": "minor"}, {"instrument": "flute", "key": "D"}
-    )
+    variant = {"instrument": 0, "mode": "minor"}
+    kw = variant_kwargs("cognition", variant, {"instrument": "flute", "key": "D major"})
     assert kw["instrument"] == "flute"
     assert "mode" not in kw  # the key the clinician gave decides the mode
+    assert variant_kwargs("cognition", variant, {"key": "D"})["mode"] == "minor"  # tonic only
+
+
+def test_favourite_song_seeds_and_instrument_names() -> None:
+    seeds = {"tempo_bpm": 70.0, "key": "A minor", "key_tonic": 9, "mode": "minor", "arousal": -0.4}
+    assert favourite_kwargs("pain", seeds) == {"key": "A", "arousal": -0.4}  # Basinski2021
+    assert favourite_kwargs("anxiety", seeds) == {"key": "A"}  # start state is the patient's
+    p = prescribe("pain", 2.0, {"mode": "minor"}, **favourite_kwargs("pain", seeds))
+    assert (p.key_tonic, p.mode, p.arousal) == (9, "minor", -0.4)
+    assert known_instruments(["piano", "soft jazz", "flute", "Piano"]) == (0, 73)
 
 
 @pytest.mark.parametrize(

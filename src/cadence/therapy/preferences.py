@@ -43,9 +43,10 @@ import numpy as np
 
 from cadence.errors import CadenceError
 from cadence.generation.plan import BarControl
+from cadence.music.keys import PITCH_NAMES
 from cadence.therapy import ras
 from cadence.therapy.goals import GOALS, PROFILES
-from cadence.therapy.instruments import parse_instrument
+from cadence.therapy.instruments import parse_instrument, parse_key
 from cadence.therapy.prescription import Prescription
 
 DIMENSIONS = ("instrument", "tempo_offset", "mode", "density")
@@ -361,10 +362,11 @@ def variant_kwargs(
     check_variant(goal, variant, fall_risk=fall_risk)
     if variant.get("instrument") is not None and out.get("instrument") is None:
         out["instrument"] = variant["instrument"]
+    key_mode = parse_key(out["key"])[1] if out.get("key") is not None else None
     if (
         variant.get("mode") is not None
         and out.get("mode") is None
-        and out.get("key") is None
+        and key_mode is None
         and goal not in FIXED_MODE
     ):
         out["mode"] = variant["mode"]
@@ -412,6 +414,39 @@ def apply_variant(prescription: Prescription, variant: Mapping[str, Any]) -> Pre
         kept.append(kept[-1])
         t += dur
     return replace(prescription, bars=tuple(kept))
+
+
+def known_instruments(names: Iterable[str | int]) -> tuple[int, ...]:
+    """The General MIDI programs of the names that parse (free-text preferences such as
+    "soft jazz" that name no instrument are left out)."""
+    out = []
+    for name in names:
+        try:
+            out.append(parse_instrument(name))
+        except CadenceError:
+            continue
+    return tuple(dict.fromkeys(out))
+
+
+def favourite_kwargs(goal: str, seeds: Mapping[str, Any]) -> dict[str, Any]:
+    """``Prescription.for_goal`` arguments seeded by a favourite song's analysis
+    (:func:`cadence.music.audio_analysis.prescription_seeds`).
+
+    - ``key``: the song's tonic (not its mode: the mode is the variant's, within the goal's
+      rules). ENGINEERING: a familiar key is a cheap nod to the patient's taste.
+    - ``arousal``: for pain only, the song's arousal as the patient's preferred arousal:
+      personal arousal preferences shape pain relief (Basinski2021). For the iso goals the
+      start state is the patient's present state (Altshuler1948), which a favourite song does
+      not measure, so it is not used there.
+    """
+    out: dict[str, Any] = {}
+    tonic = seeds.get("key_tonic")
+    if isinstance(tonic, int) and 0 <= tonic <= 11:
+        out["key"] = PITCH_NAMES[tonic]
+    arousal = seeds.get("arousal")
+    if goal == "pain" and isinstance(arousal, int | float) and -1.0 <= arousal <= 1.0:
+        out["arousal"] = float(arousal)
+    return out
 
 
 def prescribe(goal: str, minutes: float, variant: Mapping[str, Any], **kwargs: Any) -> Prescription:
