@@ -1,0 +1,420 @@
+"""Patients under pseudonymous codes: identity (encrypted), consent, preferences, favourite
+tunes, baselines."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cadence.clinic import audit, validate
+from cadence.clinic.access import fields, patient_row
+from cadence.clinic.actors import Actor
+from cadence.clinic.crypto import FieldCipher
+from cadence.clinic.db import clinic_of
+from cadence.clinic.errors import Conflict, Forbidden, InvalidValue
+from cadence.clinic.files import store_file
+from cadence.clinic.models import (
+    Baseline,
+    Clinician,
+    Consent,
+    Favourite,
+    Patient,
+    Preferences,
+    StoredFile,
+    TherapySession,
+    utcnow,
+)
+from cadence.clinic.views import (
+    BaselineView,
+    ConsentView,
+    FileView,
+    PatientSummary,
+    PatientView,
+    PreferencesView,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
+CODE_LENGTH = 6
+CONSENT_SCOPES = ("sessions", "research")
+UPDATABLE = ("name", "birth_year", "contact", "notes", "therapist_id")
+FAVOURITE_SUFFIXES = (".mid", ".midi", ".abc", ".xml", ".musicxml", ".mxl", ".krn", ".wav",
+                      ".flac", ".ogg", ".mp3")
+# Ranges of the baselines: the same ranges `cadence session` accepts for --heart-rate and
+# --cadence (README), which bracket adult resting heart rate and walking cadence.
+HEART_RATE_RANGE = (30.0, 220.0)
+CADENCE_RANGE = (30.0, 200.0)
+LIMITS = {"name": 200, "contact": 500, "notes": 20_000, "title": 200}
+
+
+def _new_code(db: Session) -> str:
+    while True:
+        code = "P-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.scalar(select(Patient.id).where(Patient.code == code)) is None:
+            return code
+
+
+def current_consent(db: Session, patient_id: int, scope: str = "sessions") -> bool:
+    """The latest consent decision for ``scope`` (False when none was recorded)."""
+    given = db.scalar(
+        select(Consent.given)
+        .where(Consent.patient_id == patient_id, Consent.scope == scope)
+        .order_by(Consent.id.desc())
+        .limit(1)
+    )
+    return bool(given)
+
+
+def _birth_year(cipher: FieldCipher, row: Patient) -> int | None:
+    text = cipher.open(row.birth_year_enc, "birth_year")
+    return int(text) if text is not None else None
+
+
+def _view(db: Session, row: Patient) -> PatientView:
+    cipher = fields(db, row)
+    return PatientView(
+        id=row.id,
+        code=row.code,
+        name=cipher.open(row.name_enc, "name") or "",
+        birth_year=_birth_year(cipher, row),
+        contact=cipher.open(row.contact_enc, "contact"),
+        notes=cipher.open(row.notes_enc, "notes"),
+        therapist_id=row.therapist_id,
+        consent=current_consent(db, row.id),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _check_therapist(db: Session, actor: Actor, therapist_id: int | None) -> int | None:
+    if therapist_id is None:
+        return None
+    if not actor.is_admin and therapist_id != actor.clinician_id:
+        raise Forbidden("only an admin may assign a patient to another clinician")
+    clinician = db.get(Clinician, int(therapist_id))
+    if clinician is None or not clinician.active:
+        raise InvalidValue(f"therapist_id: no active clinician {therapist_id}")
+    return clinician.id
+
+
+def add_patient(
+    db: Session,
+    actor: Actor,
+    *,
+    name: str,
+    birth_year: int | None = None,
+    contact: str | None = None,
+    notes: str | None = None,
+    therapist_id: int | None = None,
+    code: str | None = None,
+) -> PatientView:
+    """A new patient (``code`` auto ``P-XXXXXX``; ``therapist_id`` defaults to the actor)."""
+    name_text = validate.text("name", name, limit=LIMITS["name"], required=True)
+    birth = validate.year("birth_year", birth_year)
+    contact_text = validate.text("contact", contact, limit=LIMITS["contact"])
+    notes_text = validate.text("notes", notes, limit=LIMITS["notes"])
+    if therapist_id is None:
+        therapist_id = actor.clinician_id
+    therapist = _check_therapist(db, actor, therapist_id)
+    if code is None:
+        code = _new_code(db)
+    else:
+        validate.code(code)
+        if db.scalar(select(Patient.id).where(Patient.code == code)) is not None:
+            raise Conflict(f"a patient with code {code!r} already exists")
+    data_key, wrapped = clinic_of(db).cipher.new_data_key()
+    cipher = FieldCipher(data_key)
+    sealed_name = cipher.seal(name_text, "name")
+    assert sealed_name is not None
+    row = Patient(
+        code=code,
+        therapist_id=therapist,
+        wrapped_key=wrapped,
+        name_enc=sealed_name,
+        birth_year_enc=cipher.seal(None if birth is None else str(birth), "birth_year"),
+        contact_enc=cipher.seal(contact_text, "contact"),
+        notes_enc=cipher.seal(notes_text, "notes"),
+    )
+    db.add(row)
+    db.flush()
+    audit.record(db, actor, "create", "patients", row.id, patient_code=code)
+    return _view(db, row)
+
+
+def list_patients(db: Session, actor: Actor) -> list[PatientSummary]:
+    """The patients ``actor`` may see (a therapist: their own), by code."""
+    query = select(Patient).order_by(Patient.code)
+    if not actor.is_admin:
+        query = query.where(Patient.therapist_id == actor.clinician_id)
+    rows = list(db.scalars(query))
+    count_rows = db.execute(
+        select(TherapySession.patient_id, func.count(TherapySession.id))
+        .where(TherapySession.patient_id.in_([r.id for r in rows]))
+        .group_by(TherapySession.patient_id)
+    )
+    counts: dict[int, int] = {int(pid): int(n) for pid, n in count_rows}
+    out = []
+    for row in rows:
+        cipher = fields(db, row)
+        out.append(
+            PatientSummary(
+                id=row.id,
+                code=row.code,
+                name=cipher.open(row.name_enc, "name") or "",
+                birth_year=_birth_year(cipher, row),
+                therapist_id=row.therapist_id,
+                consent=current_consent(db, row.id),
+                sessions=int(counts.get(row.id, 0)),
+                created_at=row.created_at,
+            )
+        )
+    audit.record(db, actor, "read", "patients", detail=f"list of {len(out)}")
+    return out
+
+
+def get_patient(db: Session, actor: Actor, code: str) -> PatientView:
+    row = patient_row(db, actor, code)
+    audit.record(db, actor, "read", "patients", row.id, patient_code=row.code)
+    return _view(db, row)
+
+
+def update_patient(db: Session, actor: Actor, code: str, /, **changes: object) -> PatientView:
+    """Change some of ``name``, ``birth_year``, ``contact``, ``notes``, ``therapist_id``
+    (None clears an optional field)."""
+    unknown = sorted(set(changes) - set(UPDATABLE))
+    if unknown:
+        raise InvalidValue(f"cannot update {', '.join(unknown)}; fields: {', '.join(UPDATABLE)}")
+    row = patient_row(db, actor, code)
+    cipher = fields(db, row)
+    if "name" in changes:
+        name = validate.text("name", _str(changes["name"]), limit=LIMITS["name"], required=True)
+        sealed = cipher.seal(name, "name")
+        assert sealed is not None
+        row.name_enc = sealed
+    if "birth_year" in changes:
+        birth = validate.year("birth_year", _int(changes["birth_year"], "birth_year"))
+        row.birth_year_enc = cipher.seal(None if birth is None else str(birth), "birth_year")
+    for field in ("contact", "notes"):
+        if field in changes:
+            value = validate.text(field, _str(changes[field]), limit=LIMITS[field])
+            setattr(row, f"{field}_enc", cipher.seal(value, field))
+    if "therapist_id" in changes:
+        if not actor.is_admin:
+            raise Forbidden("only an admin may reassign a patient")
+        row.therapist_id = _check_therapist(db, actor, _int(changes["therapist_id"],
+                                                             "therapist_id"))
+    row.updated_at = utcnow()
+    db.flush()
+    audit.record(db, actor, "update", "patients", row.id, patient_code=row.code,
+                 detail=",".join(sorted(changes)))
+    return _view(db, row)
+
+
+def _str(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidValue(f"expected text, got {value!r}")
+    return value
+
+
+def _int(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValue(f"{name}: must be a whole number, got {value!r}")
+    return value
+
+
+def record_consent(
+    db: Session, actor: Actor, code: str, *, given: bool, scope: str = "sessions"
+) -> ConsentView:
+    """Record that the patient gave (or withdrew) consent for ``scope``; the latest counts."""
+    if scope not in CONSENT_SCOPES:
+        raise InvalidValue(f"scope: got {scope!r}; must be one of {', '.join(CONSENT_SCOPES)}")
+    row = patient_row(db, actor, code)
+    consent = Consent(patient_id=row.id, scope=scope, given=bool(given),
+                      recorded_by=actor.username)
+    db.add(consent)
+    db.flush()
+    audit.record(db, actor, "create", "consents", consent.id, patient_code=row.code,
+                 detail=f"{scope}={'given' if given else 'withdrawn'}")
+    return ConsentView(patient_code=row.code, scope=scope, given=consent.given,
+                       recorded_by=consent.recorded_by, recorded_at=consent.recorded_at)
+
+
+def list_consents(db: Session, actor: Actor, code: str) -> list[ConsentView]:
+    row = patient_row(db, actor, code)
+    audit.record(db, actor, "read", "consents", patient_code=row.code)
+    return [
+        ConsentView(patient_code=row.code, scope=c.scope, given=c.given,
+                    recorded_by=c.recorded_by, recorded_at=c.recorded_at)
+        for c in db.scalars(select(Consent).where(Consent.patient_id == row.id)
+                            .order_by(Consent.id))
+    ]
+
+
+def _youth(value: tuple[int, int] | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        start, end = value
+    except (TypeError, ValueError):
+        raise InvalidValue(f"youth_years: got {value!r}; give (first year, last year)") from None
+    validate.year("youth_years", start)
+    validate.year("youth_years", end)
+    if start > end or end - start > 40:
+        raise InvalidValue(f"youth_years: got {start}-{end}; a span of 0-40 years, first first")
+    return int(start), int(end)
+
+
+def preferences_view(code: str, row: Preferences) -> PreferencesView:
+    youth = None
+    if row.youth_from is not None and row.youth_to is not None:
+        youth = (row.youth_from, row.youth_to)
+    return PreferencesView(
+        patient_code=code,
+        liked_instruments=tuple(row.liked_instruments),
+        disliked_instruments=tuple(row.disliked_instruments),
+        liked_styles=tuple(row.liked_styles),
+        disliked_styles=tuple(row.disliked_styles),
+        youth_years=youth,
+        updated_at=row.updated_at,
+    )
+
+
+def set_preferences(
+    db: Session,
+    actor: Actor,
+    code: str,
+    *,
+    liked_instruments: Iterable[str] = (),
+    disliked_instruments: Iterable[str] = (),
+    liked_styles: Iterable[str] = (),
+    disliked_styles: Iterable[str] = (),
+    youth_years: tuple[int, int] | None = None,
+) -> PreferencesView:
+    """Replace the patient's preferences. An instrument may not be both liked and disliked."""
+    liked_i = validate.words("liked_instruments", liked_instruments)
+    disliked_i = validate.words("disliked_instruments", disliked_instruments)
+    liked_s = validate.words("liked_styles", liked_styles)
+    disliked_s = validate.words("disliked_styles", disliked_styles)
+    both = {x.lower() for x in liked_i} & {x.lower() for x in disliked_i}
+    both |= {x.lower() for x in liked_s} & {x.lower() for x in disliked_s}
+    if both:
+        raise InvalidValue(f"both liked and disliked: {', '.join(sorted(both))}")
+    youth = _youth(youth_years)
+    row = patient_row(db, actor, code)
+    prefs = db.get(Preferences, row.id)
+    if prefs is None:
+        prefs = Preferences(patient_id=row.id)
+        db.add(prefs)
+    prefs.liked_instruments = list(liked_i)
+    prefs.disliked_instruments = list(disliked_i)
+    prefs.liked_styles = list(liked_s)
+    prefs.disliked_styles = list(disliked_s)
+    prefs.youth_from, prefs.youth_to = youth if youth is not None else (None, None)
+    prefs.updated_at = utcnow()
+    db.flush()
+    audit.record(db, actor, "update", "preferences", row.id, patient_code=row.code)
+    return preferences_view(row.code, prefs)
+
+
+def get_preferences(db: Session, actor: Actor, code: str) -> PreferencesView | None:
+    row = patient_row(db, actor, code)
+    prefs = db.get(Preferences, row.id)
+    audit.record(db, actor, "read", "preferences", row.id, patient_code=row.code)
+    return preferences_view(row.code, prefs) if prefs is not None else None
+
+
+def file_view(db: Session, stored: StoredFile, *, title: str | None = None,
+              kind: str | None = None) -> FileView:
+    return FileView(
+        id=stored.id, sha256=stored.sha256, suffix=stored.suffix, size=stored.size,
+        path=clinic_of(db).files.path(stored.sha256, stored.suffix), title=title, kind=kind,
+    )
+
+
+def add_favourite(
+    db: Session, actor: Actor, code: str, path: Path, title: str | None = None
+) -> FileView:
+    """Store one of the patient's favourite tunes (a primer for sessions); the title is
+    encrypted, the file is kept by content hash."""
+    path = Path(path)
+    if path.suffix.lower() not in FAVOURITE_SUFFIXES:
+        raise InvalidValue(
+            f"favourite {path.name!r}: must be one of {', '.join(FAVOURITE_SUFFIXES)}"
+        )
+    title_text = validate.text("title", title, limit=LIMITS["title"])
+    row = patient_row(db, actor, code)
+    stored = store_file(db, path)
+    fav = Favourite(patient_id=row.id, file_id=stored.id,
+                    title_enc=fields(db, row).seal(title_text, "title"))
+    db.add(fav)
+    db.flush()
+    audit.record(db, actor, "create", "favourites", fav.id, patient_code=row.code)
+    return file_view(db, stored, title=title_text)
+
+
+def favourites_of(db: Session, row: Patient) -> list[FileView]:
+    cipher = fields(db, row)
+    pairs = db.execute(
+        select(Favourite, StoredFile)
+        .join(StoredFile, StoredFile.id == Favourite.file_id)
+        .where(Favourite.patient_id == row.id)
+        .order_by(Favourite.id)
+    ).all()
+    return [file_view(db, f, title=cipher.open(fav.title_enc, "title")) for fav, f in pairs]
+
+
+def list_favourites(db: Session, actor: Actor, code: str) -> list[FileView]:
+    row = patient_row(db, actor, code)
+    audit.record(db, actor, "read", "favourites", patient_code=row.code)
+    return favourites_of(db, row)
+
+
+def baseline_view(code: str, row: Baseline) -> BaselineView:
+    return BaselineView(id=row.id, patient_code=code, resting_heart_rate=row.resting_heart_rate,
+                        cadence_spm=row.cadence_spm, recorded_by=row.recorded_by,
+                        recorded_at=row.recorded_at)
+
+
+def set_baseline(
+    db: Session,
+    actor: Actor,
+    code: str,
+    *,
+    resting_heart_rate: float | None = None,
+    cadence_spm: float | None = None,
+) -> BaselineView:
+    """Record a new baseline (kept as history; the latest is current). A value left out is
+    carried over from the previous baseline."""
+    heart = validate.number("resting_heart_rate", resting_heart_rate, *HEART_RATE_RANGE)
+    cadence = validate.number("cadence_spm", cadence_spm, *CADENCE_RANGE)
+    if heart is None and cadence is None:
+        raise InvalidValue("baseline: give resting_heart_rate, cadence_spm or both")
+    row = patient_row(db, actor, code)
+    previous = latest_baseline_row(db, row.id)
+    if previous is not None:
+        heart = previous.resting_heart_rate if heart is None else heart
+        cadence = previous.cadence_spm if cadence is None else cadence
+    base = Baseline(patient_id=row.id, resting_heart_rate=heart, cadence_spm=cadence,
+                    recorded_by=actor.username)
+    db.add(base)
+    db.flush()
+    audit.record(db, actor, "create", "baselines", base.id, patient_code=row.code)
+    return baseline_view(row.code, base)
+
+
+def latest_baseline_row(db: Session, patient_id: int) -> Baseline | None:
+    return db.scalar(select(Baseline).where(Baseline.patient_id == patient_id)
+                     .order_by(Baseline.id.desc()).limit(1))
+
+
+def get_baseline(db: Session, actor: Actor, code: str) -> BaselineView | None:
+    row = patient_row(db, actor, code)
+    audit.record(db, actor, "read", "baselines", patient_code=row.code)
+    base = latest_baseline_row(db, row.id)
+    return baseline_view(row.code, base) if base is not None else None
+
