@@ -32,7 +32,9 @@ def patient_row(db: Session, actor: Actor, code: str) -> Patient:
 
 def session_row(db: Session, actor: Actor, session_id: int) -> tuple[TherapySession, Patient]:
     """A session and its patient, if ``actor`` may see the patient; :class:`NotFound` otherwise."""
-    row = db.get(TherapySession, int(session_id))
+    if isinstance(session_id, bool) or not isinstance(session_id, int):
+        raise NotFound(f"no session {session_id!r}")
+    row = db.get(TherapySession, session_id)
     patient = db.get(Patient, row.patient_id) if row is not None else None
     if row is None or patient is None or not can_see(actor, patient):
         raise NotFound(f"no session {session_id}")
