@@ -375,6 +375,14 @@ from cadence.commands.web import worker as _worker  # noqa: E402
 app.command(name="serve")(_serve)
 app.command(name="worker")(_worker)
 
+from cadence.commands import clinic as _clinic  # noqa: E402
+
+app.add_typer(_clinic.patient_app, name="patient")
+app.add_typer(_clinic.clinician_app, name="clinician")
+app.add_typer(_clinic.db_app, name="db")
+app.command(name="feedback")(_clinic.feedback)
+app.command(name="outcome")(_clinic.outcome)
+
 
 def _progress(disable: bool = False) -> Progress:
     return Progress(
