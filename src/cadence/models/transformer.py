@@ -246,16 +246,19 @@ class TransformerModel(CadenceModel):
     def step(self, tokens: torch.Tensor, state: KVCache | None) -> tuple[torch.Tensor, KVCache]:
         """One token per stream: the arithmetic of ``forward_state`` on a length-1 chunk
         (bit for bit), without its per-token overhead: functional calls instead of modules,
-        cached RoPE angles, rotary applied to queries and keys at once, and keys/values
-        appended in place to a preallocated buffer. Falls back to it while training."""
+        cached RoPE angles, rotary applied to queries and keys at once in four ops, and
+        keys/values appended in place to a preallocated buffer. Falls back to it while training."""
         if self.training:
             return super().step(tokens, state)
         with torch.no_grad():
             return self._decode(tokens, state if state is not None else KVCache())
 
     def _rope_at(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos, sin [1, D/2] at ``pos``: rows of a table of ROPE_BLOCK positions, equal to
-        ``rope_angles(pos, 1, ...)`` (the same float64 arithmetic, element by element)."""
+        """Rows [1, D] at ``pos`` of ``cat(cos, cos)`` and ``cat(-sin, sin)``, from a table of
+        ROPE_BLOCK positions made by ``rope_angles`` (the same float64 arithmetic, element by
+        element), so that ``x * cos + roll(x, D/2) * sin`` equals ``apply_rope`` bit for bit:
+        the first half is x1·cos + x2·(−sin) = x1·cos − x2·sin exactly, the second x2·cos +
+        x1·sin, a sum in the other order."""
         start, cos, sin = self._rope_table
         c, w = self.config, self.embed.weight
         if not start <= pos < start + cos.shape[0] or (cos.dtype, cos.device) != (
@@ -263,9 +266,11 @@ class TransformerModel(CadenceModel):
             w.device,
         ):
             start = pos
-            cos, sin = rope_angles(
+            half_cos, half_sin = rope_angles(
                 pos, ROPE_BLOCK, c.d_model // c.n_heads, c.rope_base, w.device, w.dtype
             )
+            cos = torch.cat((half_cos, half_cos), dim=-1)  # [ROPE_BLOCK, D]
+            sin = torch.cat((-half_sin, half_sin), dim=-1)
             self._rope_table = (start, cos, sin)
         i = pos - start
         return cos[i : i + 1], sin[i : i + 1]
@@ -291,14 +296,15 @@ class TransformerModel(CadenceModel):
         B, C = tokens.shape[0], self.config.d_model  # noqa: N806 (nanoGPT shape names)
         H = self.config.n_heads  # noqa: N806
         D = C // H  # noqa: N806
-        cos, sin = self._rope_at(state.pos)  # [1, D/2]
+        cos, sin = self._rope_at(state.pos)  # [1, D] each
         buf, lo, hi = self._buffer_for(state, B)
         n = hi + 1 - lo  # keys attended: the cache and the new one
         x = F.embedding(tokens[:, None], self.embed.weight)  # [B, 1, C]
         for block, k_buf, v_buf in zip(self.blocks, buf.layer_keys, buf.layer_values, strict=True):
             attn, n1, n2 = block.attn, block.norm1, block.norm2
             qkv = F.linear(F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight)
-            qk = apply_rope(qkv.narrow(2, 0, 2 * C).view(B, 1, 2 * H, D), cos, sin)  # [B,1,2H,D]
+            qk = qkv.narrow(2, 0, 2 * C).view(B, 1, 2 * H, D)  # queries and keys, [B, 1, 2H, D]
+            qk = (qk * cos).add_(torch.roll(qk, D // 2, dims=-1) * sin)  # = apply_rope(qk)
             k_buf.select(2, hi).copy_(qk.select(1, 0).narrow(1, H, H))  # [B, H, D]
             v_buf.select(2, hi).copy_(qkv.select(1, 0).narrow(1, 2 * C, C).view(B, H, D))
             y = F.scaled_dot_product_attention(
