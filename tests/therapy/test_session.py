@@ -219,3 +219,28 @@ def test_without_a_soundfont_midi_and_score_are_still_written(
     assert not (out / "session.wav").exists()
     report = json.loads((out / "report.json").read_text())
     assert report["loudness_lufs"] is None and report["in_scale_share"] == 1.0
+
+
+@pytest.mark.skipif(not HAVE_AUDIO, reason="fluidsynth is installed by `make test`")
+def test_audio_segments_render_while_composing_and_are_reused(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cadence.render import chunks
+
+    renders: list[int] = []
+    real = chunks.synthesize
+
+    def counting(midi: Path, wav: Path, **kw: object) -> None:
+        renders.append(symusic.Score(str(midi)).end())
+        real(midi, wav, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunks, "synthesize", counting)
+    monkeypatch.setattr(chunks, "SEGMENT_S", 8.0)  # a 1-minute session in several segments
+    p = Prescription.for_goal("anxiety", 1.0, seed=5)
+    result = run_session(p, tmp_path, model=tiny_model)
+    segments = -(-len(p.bars) // max(1, round(8.0 / (p.duration_seconds() / len(p.bars)))))
+    assert segments >= 4
+    assert len(renders) == segments  # each rendered once: the early ones while composing
+    report = result.report
+    assert abs(report["loudness_error_lu"]) <= 1.0
+    assert report["duration_within_one_bar"]

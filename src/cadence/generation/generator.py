@@ -275,6 +275,7 @@ def _run(
             if on_partial and partial_bars > 0 and i % partial_bars == 0 and i < len(plan.bars):
                 so_far, failed = decode(gen.tok, [*gen.ids[start:], gen.tok.eos_id], gen.shift)
                 if not failed:
+                    clip_to_bars(so_far, len(plan.bars) * plan.beats_per_bar)
                     on_partial(i, so_far)
     return [*gen.ids[start:], gen.tok.eos_id], gen.bodies
 

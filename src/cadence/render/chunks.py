@@ -157,6 +157,9 @@ class SegmentRenderer:
         self._jobs: dict[Segment, tuple[symusic.Score, Future[np.ndarray]]] = {}
         self._lock = threading.Lock()
         self._count = 0
+        self._gate = threading.Condition()
+        self._limit = max(1, workers)
+        self._running = 0
 
     def __enter__(self) -> SegmentRenderer:
         return self
@@ -167,6 +170,13 @@ class SegmentRenderer:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._tmp.cleanup()
+
+    def set_parallel(self, n: int) -> None:
+        """Let at most ``n`` (≤ workers) FluidSynth processes run at once from now on; a
+        pipeline keeps this at 1 while the model composes on the other core."""
+        with self._gate:
+            self._limit = max(1, n)
+            self._gate.notify_all()
 
     def submit(self, score: symusic.Score, seg: Segment) -> None:
         """Start rendering ``seg`` of ``score`` (tick-timed, arranged) in the background."""
@@ -179,7 +189,15 @@ class SegmentRenderer:
     def _render(self, part: symusic.Score, name: Path) -> np.ndarray:
         mid, wav = name.with_suffix(".mid"), name.with_suffix(".wav")
         part.dump_midi(str(mid))
-        synthesize(mid, wav, sample_rate=self.sample_rate, soundfont=self.soundfont)
+        with self._gate:
+            self._gate.wait_for(lambda: self._running < self._limit)
+            self._running += 1
+        try:
+            synthesize(mid, wav, sample_rate=self.sample_rate, soundfont=self.soundfont)
+        finally:
+            with self._gate:
+                self._running -= 1
+                self._gate.notify_all()
         data, _ = soundfile.read(str(wav), dtype="float32", always_2d=True)
         wav.unlink()
         return data

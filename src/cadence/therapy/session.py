@@ -21,17 +21,19 @@ import symusic
 from cadence.errors import CadenceError
 from cadence.evaluation import adherence
 from cadence.generation.generator import generate
+from cadence.generation.plan import ControlPlan
 from cadence.generation.sampling import SamplingConfig
 from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
 from cadence.music.formats import LOADING_ERRORS
 from cadence.music.io import load_score
-from cadence.render import arrange, audio, midi, plot, score
+from cadence.render import arrange, audio, chunks, midi, plot, score
 from cadence.therapy.prescription import Prescription
 from cadence.therapy.primer import encode_primer
 
 log = logging.getLogger(__name__)
 AUDIO_FORMATS = ("wav", "flac", "ogg")
+SAMPLE_RATE = 44100
 
 
 @dataclass
@@ -62,22 +64,78 @@ def load_primer(path: str | Path | None) -> symusic.Score | None:
     return primer
 
 
-def _render_audio(
-    midi_path: Path, out: Path, prescription: Prescription, formats: tuple[str, ...]
-) -> dict[str, Path]:
-    wav = out / "session.wav"
-    audio.to_wav(
-        midi_path,
-        wav,
-        target_lufs=prescription.target_lufs,
-        fade_in_s=prescription.fade_in_s,
-        fade_out_s=prescription.fade_out_s,
-    )
-    written = {"wav": wav}
-    for fmt in formats:
-        if fmt != "wav":
-            written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
-    return written
+class _AudioPipeline:
+    """Renders the session's audio in segments, starting while the model still composes.
+
+    Segments are whole groups of bars (about :data:`chunks.SEGMENT_S` seconds). While the
+    model composes (one core), finished segments render one at a time on the other core;
+    afterwards the rest render in parallel, and :meth:`finish` mixes, fades, normalises and
+    writes the WAV (and FLAC/OGG). Without FluidSynth or a soundfont it does nothing and
+    :attr:`missing` says why.
+    """
+
+    def __init__(self, plan: ControlPlan, prescription: Prescription) -> None:
+        self.plan = plan
+        self.prescription = prescription
+        self.missing: str | None = None
+        self.renderer: chunks.SegmentRenderer | None = None
+        self.submitted: set[chunks.Segment] = set()
+        self.bars_per_segment = 0  # 0: nothing to render while composing
+        try:
+            sf2 = audio.find_soundfont()
+            audio.find_fluidsynth()
+        except audio.AudioUnavailable as err:
+            self.missing = str(err)
+            return
+        self.renderer = chunks.SegmentRenderer(
+            sample_rate=SAMPLE_RATE, soundfont=sf2, workers=audio.RENDER_WORKERS
+        )
+        self.renderer.set_parallel(1)
+        seconds = plan.bar_seconds()
+        self.bars_per_segment = max(1, round(chunks.SEGMENT_S / (sum(seconds) / len(seconds))))
+
+    def segments(self, arranged: symusic.Score) -> list[chunks.Segment]:
+        bar = arrange.bar_ticks(arranged, self.plan.meter)
+        starts = range(0, len(self.plan.bars), self.bars_per_segment)
+        return chunks.segments(arranged, [i * bar for i in starts])
+
+    def on_partial(self, bars_done: int, score: symusic.Score) -> None:
+        """Submit every segment whose bars are all composed."""
+        if self.renderer is None:
+            return
+        arranged = arrange.arrange(score, self.plan)
+        bar = arrange.bar_ticks(arranged, self.plan.meter)
+        for seg in self.segments(arranged):
+            if seg.end <= bars_done * bar and seg not in self.submitted:
+                self.renderer.submit(arranged, seg)
+                self.submitted.add(seg)
+
+    def finish(self, arranged: symusic.Score, out: Path, formats: tuple[str, ...]) -> dict:
+        if self.renderer is None:
+            return {}
+        self.renderer.set_parallel(audio.RENDER_WORKERS)
+        data = self.renderer.mix(
+            arranged, self.segments(arranged), audio.frames(arranged, SAMPLE_RATE)
+        )
+        wav = out / "session.wav"
+        audio.finish(
+            data,
+            SAMPLE_RATE,
+            wav,
+            target_lufs=self.prescription.target_lufs,
+            fade_in_s=self.prescription.fade_in_s,
+            fade_out_s=self.prescription.fade_out_s,
+        )
+        del data
+        written = {"wav": wav}
+        for fmt in formats:
+            if fmt != "wav":
+                written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
+        return written
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
 
 
 def run_session(
@@ -104,6 +162,30 @@ def run_session(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    pipeline = _AudioPipeline(plan, prescription)
+    try:
+        return _compose_and_render(
+            prescription, plan, net, model, out, pipeline, primer_ids, primer_mode, sampling,
+            formats, svg_pages, on_bar,
+        )  # fmt: skip
+    finally:
+        pipeline.close()
+
+
+def _compose_and_render(
+    prescription: Prescription,
+    plan: ControlPlan,
+    net: Model,
+    model: str | Path | None,
+    out: Path,
+    pipeline: _AudioPipeline,
+    primer_ids: list[int] | None,
+    primer_mode: str,
+    sampling: SamplingConfig | None,
+    formats: tuple[str, ...],
+    svg_pages: int,
+    on_bar: Callable[[int, int], None] | None,
+) -> SessionResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     result = generate(
@@ -114,6 +196,8 @@ def run_session(
         primer_ids=primer_ids,
         primer_mode=primer_mode,
         on_bar=on_bar,
+        on_partial=pipeline.on_partial,
+        partial_bars=pipeline.bars_per_segment,
     )
     timings["generate_s"] = time.perf_counter() - t0
 
@@ -125,16 +209,15 @@ def run_session(
     warnings: list[str] = []
     files["musicxml"] = out / "session.musicxml"
     files["svg"] = out / "session.svg"
-    # FluidSynth runs as a subprocess, so the score is engraved meanwhile on the other core.
+    if pipeline.missing:
+        warnings.append(f"no audio: {pipeline.missing}")
+    # FluidSynth runs in subprocesses, so the score is engraved meanwhile.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio_job = pool.submit(_render_audio, files["midi"], out, prescription, formats)
+        audio_job = pool.submit(pipeline.finish, arranged, out, formats)
         score.to_musicxml(arranged, files["musicxml"])
         score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
         timings["render_score_s"] = time.perf_counter() - t0
-        try:
-            files.update(audio_job.result())
-        except audio.AudioUnavailable as err:
-            warnings.append(f"no audio: {err}")
+        files.update(audio_job.result())
     timings["render_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
