@@ -177,12 +177,27 @@ def session(
     from cadence.therapy import Prescription
     from cadence.therapy.session import run_session
 
-    if patient is not None:
-        raise CadenceError(
-            "--patient needs the clinic records, which this version does not have yet"
-        )
     if primer_mode not in ("vary", "continue"):
         raise CadenceError(f"--primer-mode must be 'vary' or 'continue', got {primer_mode!r}")
+    if patient is not None:  # personalised from the clinic records (commands/personal.py)
+        from cadence.commands.personal import patient_session
+
+        options = {
+            "cadence_spm": cadence, "heart_rate": heart_rate, "arousal": arousal,
+            "valence": valence, "key": key, "mode": mode, "instrument": instrument,
+            "fall_risk": fall_risk, "gait_step": gait_step, "gait_target": gait_target,
+            "breathing_rate": breathing_rate, "birth_year": birth_year,
+        }  # fmt: skip
+        run = {
+            "primer_mode": primer_mode,
+            "sampling": _sampling(temperature, top_k, top_p),
+            "formats": tuple(audio_format),
+        }
+        patient_session(
+            patient, goal, minutes, out, options, seed=seed, model=model, primer=primer,
+            run_kwargs=run,
+        )  # fmt: skip
+        return
     prescription = Prescription.for_goal(
         goal,
         minutes,
@@ -382,6 +397,12 @@ app.add_typer(_clinic.clinician_app, name="clinician")
 app.add_typer(_clinic.db_app, name="db")
 app.command(name="feedback")(_clinic.feedback)
 app.command(name="outcome")(_clinic.outcome)
+
+from cadence.commands import personal as _personal  # noqa: E402
+
+app.command(name="finetune")(_personal.finetune)
+app.command(name="report")(_personal.report)
+app.command(name="analyze-audio")(_personal.analyze_audio)
 
 
 def _progress(disable: bool = False) -> Progress:
