@@ -10,6 +10,9 @@ The baseline is slow, so by default it reads a sample of the files; both sides a
 in files per second and the ratio compares those rates.
 
     python benchmarks/ingest.py [--data ../shared/data/nottingham/midi] [--baseline-files 100]
+
+Both sides live in :mod:`cadence.evaluation.bench.ingest`; `cadence bench` runs them beside
+the other benchmarks.
 """
 
 from __future__ import annotations
@@ -18,33 +21,21 @@ import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
-import music21
-
-from cadence.tokens.ingest import ingest
+from cadence.evaluation.bench.ingest import cadence_ingest, music21_baseline, sample_evenly
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nottingham" / "midi"
 
 
 def baseline(files: list[Path]) -> tuple[float, int]:
     """music21 alone: parse each file and walk its notes. Returns (seconds, notes)."""
-    start = time.perf_counter()
-    notes = 0
-    for path in files:
-        score = music21.converter.parse(path, forceSource=True)  # no pickle cache
-        for n in score.recurse().notes:
-            _ = (n.pitches, n.offset, n.duration.quarterLength)
-            notes += len(n.pitches)
-    return time.perf_counter() - start, notes
+    return music21_baseline(files)
 
 
 def ours(folder: Path) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        summary = ingest([str(folder)], Path(tmp) / "ds")
-        return time.perf_counter() - start, summary.pieces + summary.duplicates
+        return cadence_ingest(folder, Path(tmp) / "ds")
 
 
 def main() -> None:
@@ -56,7 +47,7 @@ def main() -> None:
     files = sorted(args.data.glob("*.mid"))
     if not files:
         raise SystemExit(f"no MIDI files in {args.data}")
-    sample = files[:: max(1, len(files) // args.baseline_files)][: args.baseline_files]
+    sample = sample_evenly(files, args.baseline_files)
 
     t_ours, n_ours = ours(args.data)
     t_base, _ = baseline(sample)

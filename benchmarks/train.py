@@ -15,6 +15,9 @@ contributing to the loss) per second, their ratio, and the held-out NLL (nats/to
 valid pieces scored whole by ``evaluate_nll``) each model reaches within the budget.
 
     python benchmarks/train.py [--data data/corpus] [--budget 300] [--threads 1] [--json FILE]
+
+The naive loop lives in :mod:`cadence.evaluation.bench.train`; `cadence bench` runs both
+sides beside the other benchmarks (shorter budget by default).
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ import argparse
 import json
 import math
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from cadence.evaluation.bench.train import naive_loop
 from cadence.models import LSTMConfig, build_model
 from cadence.models.lstm import LSTMModel
 from cadence.tokens.dataset import TokenDataset
@@ -49,23 +51,7 @@ def baseline(
     model: LSTMModel, pieces: list[np.ndarray], budget_s: float, seed: int
 ) -> tuple[int, float]:
     """The naive loop for ``budget_s`` seconds. Returns (predicted tokens, seconds)."""
-    rng = np.random.default_rng(seed)
-    usable = [p for p in pieces if len(p) > WINDOW]
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
-    model.train()
-    predicted, start = 0, time.perf_counter()
-    while time.perf_counter() - start < budget_s:
-        piece = usable[rng.integers(len(usable))]
-        offset = rng.integers(len(piece) - WINDOW)
-        window = torch.from_numpy(piece[offset : offset + WINDOW + 1])
-        x, y = window[None, :WINDOW], window[WINDOW:]  # [1, 100] inputs, [1] target
-        logits = model(x)[:, -1]  # [1, V]: only the last step is scored
-        loss = F.cross_entropy(logits, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        predicted += 1
-    return predicted, time.perf_counter() - start
+    return naive_loop(model, pieces, budget_s, seed)
 
 
 def main() -> None:
