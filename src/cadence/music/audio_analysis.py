@@ -99,6 +99,7 @@ def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
             # or a CadenceError) is what matters here.
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # audioread's own imports
             y, sr = librosa.load(path, sr=SAMPLE_RATE, mono=True, duration=MAX_SECONDS)
     except _read_errors() as err:
         raise CadenceError(
