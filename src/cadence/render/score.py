@@ -15,7 +15,13 @@ import music21
 import symusic
 import verovio
 
+from cadence.render import notation
 from cadence.render.midi import with_conductor_track
+
+XML_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE score-partwise PUBLIC '
+    '"-//Recordare//DTD MusicXML 4.0 Partwise//EN" "http://www.musicxml.org/dtds/partwise.dtd">\n'
+)
 
 QUARTER_DIVISORS = (4, 3)  # sixteenths and eighth-note triplets
 MEASURES_PER_PAGE = 30  # an upper bound (about 15 fit an A4 page with three staves)
@@ -44,16 +50,51 @@ def to_musicxml(score: symusic.Score, path: str | Path) -> Path:
     music21's MIDI reader already splits notes at bar lines (with ties); only durations
     that no single note value can show are split here, and the writer is told not to redo
     the rest of the notation, which halves the time on long pieces.
+    Long scores (one meter, uniquely named tracks) are converted in runs of bars and joined
+    (see :mod:`cadence.render.notation`), which keeps the time proportional to the length.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    stream = to_stream(score)
-    if all(part.hasMeasures() for part in stream.parts):
-        stream.splitAtDurations(recurse=True)  # e.g. 2.25 quarters -> tied half + sixteenth
-        stream.write("musicxml", fp=str(path), makeNotation=False)
-    else:
-        stream.write("musicxml", fp=str(path))
+    root = _in_runs(score)
+    if root is None:
+        stream = to_stream(score)
+        if all(part.hasMeasures() for part in stream.parts):
+            stream.splitAtDurations(recurse=True)  # e.g. 2.25 quarters -> tied half + 16th
+            stream.write("musicxml", fp=str(path), makeNotation=False)
+        else:
+            stream.write("musicxml", fp=str(path))
+        return path
+    ET.indent(root, space="  ")
+    path.write_text(XML_HEAD + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
     return path
+
+
+def _in_runs(score: symusic.Score) -> ET.Element | None:
+    """The MusicXML tree built run by run, or None where one conversion is needed (short
+    pieces, meter changes, tracks sharing a name, or music21 not making measures)."""
+    if score.ttype != symusic.TimeUnit.tick:
+        score = score.to(symusic.TimeUnit.tick)
+    names = [t.name for t in score.tracks if not t.is_drum and len(t.notes)]
+    if len(score.time_signatures) != 1 or len(set(names)) != len(names) or not names:
+        return None
+    ts = score.time_signatures[0]
+    meter = (ts.numerator, ts.denominator)
+    bar = round(score.ticks_per_quarter * meter[0] * 4 / meter[1])
+    n_bars = notation.bar_count(score, bar)
+    if n_bars < notation.CHUNK_BARS * 3 // 2:
+        return None
+    cuts = notation.pick_cuts(score, bar, n_bars)
+    bars = [b - a for a, b in zip(cuts, [*cuts[1:], n_bars], strict=True)]
+    docs = []
+    for start, n in zip(cuts, bars, strict=True):
+        stream = to_stream(notation.cut_bars(score, start * bar, (start + n) * bar))
+        if not all(part.hasMeasures() for part in stream.parts):
+            return None
+        stream.splitAtDurations(recurse=True)
+        docs.append(notation.chunk_xml(stream))
+    ks = score.key_signatures[0] if len(score.key_signatures) else None
+    key = (ks.key, ks.tonality) if ks is not None else (0, 0)
+    return notation.join(docs, names, bars, meter=meter, key=key)
 
 
 def _local(tag: str) -> str:
