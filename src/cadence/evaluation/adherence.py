@@ -115,6 +115,17 @@ def duration_seconds(midi_path: str | Path) -> float:
     return end if end >= 1e-6 else 0.0
 
 
+def _read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Samples as float32 (exact for 16-bit files, and half the time of a float read)."""
+    if soundfile.info(str(path)).subtype == "PCM_16":
+        raw, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+        data = raw.astype(np.float32)
+        data *= np.float32(1.0 / 32768.0)
+        return data, rate
+    data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return data, rate
+
+
 def wav_loudness(wav_path: str | Path) -> tuple[float, float, float]:
     """(integrated loudness in LUFS, true peak in dBTP, duration in seconds) of a WAV file.
 
@@ -124,7 +135,7 @@ def wav_loudness(wav_path: str | Path) -> tuple[float, float, float]:
     Edge cases: silence gives -inf for both levels; audio shorter than one 400 ms gating block
     gives NaN loudness; an empty file gives (NaN, -inf, 0.0).
     """
-    data, rate = soundfile.read(str(wav_path), dtype="float64", always_2d=True)
+    data, rate = _read_wav(wav_path)
     duration = data.shape[0] / rate
     if data.shape[0] == 0:
         return math.nan, -math.inf, 0.0
