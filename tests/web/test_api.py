@@ -195,10 +195,15 @@ def test_session_job_files_feedback_outcomes_report(
     )
     assert r.status_code == 422
     report = client.get(f"/api/v1/patients/{code}/report", headers=therapist).json()
-    mood = next(m for m in report["measures"] if m["measure"] == "mood_vas")
-    assert mood["stats"]["n"] == 1 and mood["stats"]["mean_change"] == 25.0
-    plot = client.get(f"/api/v1/patients/{code}/report/plot.png", headers=therapist)
-    assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
+    mood = report["measures"]["mood_vas"]
+    assert mood["n"] == 1 and mood["mean_change"] == 25.0 and mood["improved"] is True
+    for name, kind in (("trends.png", "image/png"), ("stats.csv", "text/csv")):
+        r = client.get(f"/api/v1/patients/{code}/report/{name}", headers=therapist)
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
+    fhir = client.get(f"/api/v1/patients/{code}/report/observations.fhir.json", headers=therapist)
+    assert fhir.json()["resourceType"] == "Bundle"
+    goal = client.get("/api/v1/reports/goals/sleep", headers=therapist).json()
+    assert goal["measures"]["mood_vas"]["n"] == 1
     assert client.get(f"/api/v1/patients/{code}/report", headers=other_therapist).status_code == 404
 
 

@@ -146,6 +146,7 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             page.goto(f"{server}/patients/{code}/report")
             expect(page.locator("#report-table")).to_contain_text("mood_vas")
             expect(page.locator("#report-table")).to_contain_text("+22.00")
+            page.wait_for_function("() => document.getElementById('changes-plot').naturalWidth > 0")
             page.wait_for_function("() => document.getElementById('report-plot').naturalWidth > 0")
             page.screenshot(path=screens / "05-report.png", full_page=True)
 

@@ -119,6 +119,18 @@ def session_files(files: dict[str, Path]) -> dict[str, Path]:
     return {kinds.get(name, name): path for name, path in files.items()}
 
 
+def _verovio_in_this_thread() -> None:
+    """Verovio keeps its default resource path (the fonts) per thread, set only in the thread
+    that imported it; in any other thread it points at the wheel's build folder and every score
+    fails to load ("Leipzig font could not be loaded"). Job threads set it themselves.
+    (render/score.py could pass it to each toolkit; reported to its owner.)"""
+    import verovio
+
+    data = Path(verovio.__file__).parent / "data"
+    if data.is_dir():
+        verovio.setDefaultResourcePath(str(data))
+
+
 def run_job(job_id: int, settings: WebSettings | None = None) -> None:
     """Run one queued job to its end (done or failed). Safe to call twice: a job that is not
     queued any more is left alone."""
@@ -149,6 +161,7 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
     out = settings.jobs_dir / str(job_id)
     finished = False
     try:
+        _verovio_in_this_thread()
         prescription = Prescription.for_goal(goal, **params)
         primer = _primer_path(clinic, actor, code, favourite_id)
         result = run_session(
