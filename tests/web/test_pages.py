@@ -160,3 +160,26 @@ def test_patient_link_is_single_use_and_bound_to_one_browser(
     fb = client.get(f"/api/v1/sessions/{sid}", headers=headers)
     assert fb.status_code == 200
     assert client.get("/listen/not-a-real-token").status_code == 410
+
+
+def test_page_uploads_over_the_limit_or_not_music(tmp_path: Path, tiny_model: Path) -> None:
+    from cadence.web import create_app
+    from tests.web.conftest import token_headers
+
+    settings = make_settings(tmp_path / "home", tiny_model, max_upload_mb=0.01)
+    with TestClient(create_app(settings)) as client:
+        add_clinician(settings, "theo", "therapist")
+        code = add_patient(client, token_headers(client, "theo"))
+        csrf = sign_in(client, "theo")
+        url = f"/patients/{code}/favourites"
+        r = client.post(
+            url, data={"csrf_token": csrf}, files={"file": ("notes.txt", b"hi", "text/plain")}
+        )
+        assert r.status_code == 415 and 'data-field="file"' in r.text
+        big = b"MThd" + bytes(600_000)
+        r = client.post(
+            url, data={"csrf_token": csrf}, files={"file": ("big.mid", big, "audio/midi")}
+        )
+        assert r.status_code == 413 and "File too large" in r.text
+        page = client.get(f"/patients/{code}")
+        assert "<li>" not in page.text.split('id="favourites"')[1]  # nothing was stored

@@ -26,7 +26,7 @@ class BodyLimit:
             return
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._reject(send)
+            await self._reject(scope, send)
             return
         seen = 0
         started = False
@@ -50,16 +50,26 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(scope, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = f'{{"detail":"request body over {self.limit} bytes"}}'.encode()
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        """413: JSON for the API, a short page for the browser."""
+        mb = self.limit / (1024 * 1024)
+        if str(scope.get("path", "")).startswith("/api/"):
+            body = f'{{"detail":"request body over {mb:.0f} MB"}}'.encode()
+            kind = b"application/json"
+        else:
+            body = (
+                "<!doctype html><title>Too large</title><h1>File too large</h1>"
+                f"<p>Uploads are limited to {mb:.0f} MB. Go back and choose a smaller file.</p>"
+            ).encode()
+            kind = b"text/html; charset=utf-8"
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", kind),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
