@@ -81,8 +81,9 @@ def markdown(results: dict[str, Any]) -> str:
         parts += [
             "",
             "Generation at batch 1 on CPU, sampling (temperature, top-p) the same way on every "
-            "side. The session path counts every token of its stream (bar headers are forced, "
-            "fed in one call per bar); its sampled tokens alone run at "
+            "side; each way ran once per round in interleaved rounds and keeps its fastest "
+            "(medians are in the JSON). The session path counts every token of its stream (bar "
+            "headers are forced, fed in one call per bar); its sampled tokens alone run at "
             + ", ".join(
                 f"{number(f['session_path']['sampled_tokens_per_s'])}/s ({n})"
                 for n, f in gen.items()

@@ -58,8 +58,8 @@ class BenchSettings:
     generate: GenerateSizes = field(default_factory=GenerateSizes)
     models: tuple[str, ...] = ("lstm", "transformer")
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    render_music_s: float = 300.0
-    render_repeats: int = 2
+    render_music_s: float = 180.0
+    render_repeats: int = 3
     threads: int = 1
     seed: int = 0
 
@@ -74,7 +74,9 @@ class BenchSettings:
                 "train_budget_s": 2.0,
                 "train_config": "tiny",
                 "train_eval_tokens": 2_000,
-                "generate": GenerateSizes(tokens=24, repeats=1, bars=2, naive_tokens=12),
+                "generate": GenerateSizes(
+                    tokens=24, repeats=1, bars=2, naive_tokens=12, naive_repeats=1
+                ),
                 "render_music_s": 10.0,
                 "render_repeats": 1,
             }
@@ -191,7 +193,7 @@ def run_bench(settings: BenchSettings, on_progress: ProgressFn = no_progress) ->
                 rows += new
                 on_progress("train", 3, 3, "train")
             if "generate" in settings.only:
-                total = 5 * len(settings.models)
+                total = settings.generate.steps * len(settings.models)
                 done = 0
 
                 def step(description: str) -> None:
