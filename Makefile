@@ -25,6 +25,7 @@ test-slow: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/cadence/cli.py
+	$(VENV)/bin/mypy src/cadence/web src/cadence/commands/web.py
 
 setup: system-deps $(VENV)/.installed
 
