@@ -10,17 +10,21 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CORPUS_SOURCES := ../shared/data/nottingham/midi music21:essenFolksong music21:oneills1850 \
 	music21:ryansMammoth music21:airdsAirs music21:miscFolk music21:bach
 
-.PHONY: run test test-slow setup system-deps lint bench model corpus clean
+.PHONY: run test test-slow reliability setup system-deps lint bench model corpus clean
 
 # The main job on the embedded defaults: a 10-minute sleep session with the shipped model.
 run: setup
 	$(CADENCE) session --goal sleep --minutes 10 --out out/
 
 test: setup
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow and not reliability" -q
 
 test-slow: setup
 	$(PY) -m pytest -m slow -q
+
+# Fuzzing, crash safety and load (docs/reliability.md); minutes, not seconds.
+reliability: setup
+	$(PY) -m pytest -m reliability -q tests/reliability
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
