@@ -281,6 +281,16 @@ def test_uploads_over_the_limit_or_not_music_are_refused(
         midi = scale_midi.read_bytes()
         r = client.post(url, files={"file": ("tune.mid", midi, "audio/midi")}, headers=headers)
         assert r.status_code == 201, r.text
+        favourite = r.json()["id"]
+        assert [f["id"] for f in client.get(url, headers=headers).json()] == [favourite]
+        # The favourite primes a session.
+        r = client.post(
+            f"/api/v1/patients/{code}/sessions",
+            json={**SLEEP, "favourite_id": favourite},
+            headers=headers,
+        )
+        assert r.status_code == 202
+        assert wait_job(client, headers, r.json()["id"])["status"] == "done"
         big = b"MThd" + bytes(400_000)
         r = client.post(url, files={"file": ("big.mid", big, "audio/midi")}, headers=headers)
         assert r.status_code == 413
