@@ -33,3 +33,17 @@ def test_default_model_is_the_shipped_lstm(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("CADENCE_MODEL", raising=False)
     assert default_model_dir() == SHIPPED["lstm"]
     assert (SHIPPED["lstm"] / "model.safetensors").exists()
+
+
+def test_int8_decoding_keeps_the_shipped_lstm_score() -> None:
+    folder = SHIPPED["lstm"]
+    model = Model.from_pretrained(folder).eval()
+    with np.load(folder / "valid_slice.npz") as archive:
+        pieces = [archive[k].astype(np.int64)[:300] for k in archive.files[:3]]
+    fp32 = evaluate_nll(model, pieces)
+    with model.int8_decoding() as on:
+        assert on
+        quantized = evaluate_nll(model, pieces)
+    assert quantized == pytest.approx(fp32, rel=0.01)
+    assert quantized != fp32  # the int8 path really ran
+    assert evaluate_nll(model, pieces) == fp32  # and the float weights are untouched

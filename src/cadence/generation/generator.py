@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import symusic
@@ -227,6 +228,7 @@ def generate(
     on_bar: Callable[[int, int], None] | None = None,
     on_partial: Callable[[int, symusic.Score], None] | None = None,
     partial_bars: int = 0,
+    int8: bool = True,
 ) -> GenerationResult:
     """Generate a whole piece for ``plan``.
 
@@ -235,6 +237,8 @@ def generate(
     on_partial: called as ``on_partial(bars_done, score)`` after every ``partial_bars`` bars
     (before the last) with the piece so far, decoded and transposed like the result, so
     rendering can start while the rest is composed; bars already done never change.
+    int8: decode with int8 weights where the model family and the CPU support it (about 3.5×
+    faster for the LSTM, held-out NLL within 0.1%; see ``cadence.models.int8``).
     """
     if primer_mode not in ("continue", "vary"):
         raise ValueError(f"primer_mode: must be 'continue' or 'vary', got {primer_mode!r}")
@@ -243,7 +247,8 @@ def generate(
     # Batch-1 decoding is latency-bound: one thread avoids OpenMP hand-offs on every token.
     torch.set_num_threads(1)
     try:
-        ids, bodies = _run(gen, plan, primer_ids, primer_mode, on_bar, on_partial, partial_bars)
+        with model.int8_decoding() if int8 else nullcontext(False):  # type: ignore[operator]
+            ids, bodies = _run(gen, plan, primer_ids, primer_mode, on_bar, on_partial, partial_bars)
     finally:
         torch.set_num_threads(threads)
     score, undecodable = decode(gen.tok, ids, gen.shift)

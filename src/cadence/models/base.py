@@ -16,6 +16,7 @@ import json
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,6 +70,11 @@ class CadenceModel(nn.Module, ABC):
     @abstractmethod
     def init_state(self, batch_size: int) -> State:
         """The state before any token, for ``batch_size`` streams."""
+
+    def int8_decoding(self) -> AbstractContextManager[bool]:
+        """A block in which eval-mode decoding may use int8 weights; yields whether it does.
+        Families without an int8 path decode in float32 (this default)."""
+        return nullcontext(False)
 
     def step(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """Logits [B, V] for one new token per stream (tokens [B]); returns the new state.

@@ -6,11 +6,14 @@ chunks for truncated BPTT in training and across bars in generation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from cadence.models import int8
 from cadence.models.base import CadenceModel
 from cadence.models.config import Config
 
@@ -59,6 +62,7 @@ class LSTMModel(CadenceModel):
             batch_first=True,
         )
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        self._int8: tuple[list[int8.Packed], int8.Packed] | None = None  # set while decoding
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -80,6 +84,13 @@ class LSTMModel(CadenceModel):
     def forward_state(
         self, tokens: torch.Tensor, state: LSTMState | None
     ) -> tuple[torch.Tensor, LSTMState]:
+        if self._int8 is not None and not self.training:
+            with torch.no_grad():
+                steps = []
+                for t in range(tokens.shape[1]):
+                    logits, state = self._int8_step(tokens[:, t], state)
+                    steps.append(logits)
+                return torch.stack(steps, dim=1), state  # type: ignore[return-value]
         if state is None:
             state = self.init_state(tokens.shape[0])
         x = self.drop(self.embed(tokens))  # [B, T, E]
@@ -94,7 +105,54 @@ class LSTMModel(CadenceModel):
         if self.training:
             return super().step(tokens, state)
         with torch.no_grad():
+            if self._int8 is not None:
+                return self._int8_step(tokens, state)
             return self._fast_step(tokens, state)
+
+    @contextmanager
+    def int8_decoding(self) -> Iterator[bool]:
+        """Within this block, eval-mode ``step`` and ``forward_state`` use int8 copies of the
+        weights (see :mod:`cadence.models.int8`); yields whether they do (not on GPU, while
+        training, or without fbgemm). The float weights are untouched."""
+        if self.training or self.device.type != "cpu" or not int8.available():
+            yield False
+            return
+        cells = []
+        for layer in range(self.config.num_layers):
+            w = torch.cat(
+                [
+                    getattr(self.lstm, f"weight_ih_l{layer}"),
+                    getattr(self.lstm, f"weight_hh_l{layer}"),
+                ],
+                dim=1,
+            )  # [4H, in + H]: one product for both inputs
+            b = getattr(self.lstm, f"bias_ih_l{layer}") + getattr(self.lstm, f"bias_hh_l{layer}")
+            cells.append(int8.pack(w, b))
+        self._int8 = (cells, int8.pack(self.head.weight, self.head.bias))
+        try:
+            yield True
+        finally:
+            self._int8 = None
+
+    def _int8_step(
+        self, tokens: torch.Tensor, state: LSTMState | None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        assert self._int8 is not None
+        cells, head = self._int8
+        if state is None:
+            state = self.init_state(tokens.shape[0])
+        h0, c0 = state  # [L, B, H] each
+        x = self.embed(tokens)  # [B, E]
+        hs, cs = [], []
+        for layer, packed in enumerate(cells):
+            gates = int8.linear(torch.cat([x, h0[layer]], dim=1), packed)  # [B, 4H]
+            i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order
+            c = torch.sigmoid(f) * c0[layer] + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(h)
+            cs.append(c)
+            x = h
+        return int8.linear(x, head), (torch.stack(hs), torch.stack(cs))  # [B, V]; [L, B, H]
 
     def _fast_step(
         self, tokens: torch.Tensor, state: LSTMState | None
