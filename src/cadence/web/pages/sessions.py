@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from cadence.clinic import feedback, outcomes, patients, sessions
 from cadence.clinic.errors import ClinicError, ConsentRequired, InvalidValue
 from cadence.errors import CadenceError
+from cadence.therapy import Prescription
 from cadence.therapy.goals import GOALS
 from cadence.web.api.outcomes import measures
 from cadence.web.deps import Db, PageCaller, State, require_csrf
@@ -169,8 +170,13 @@ def _session_context(db: Db, caller: PageCaller, session_id: int) -> dict[str, A
     view = sessions.get_session(db, caller.actor, session_id)
     files = set(getattr(view, "files", {}) or {})
     audio = next((k for k in ("wav", "ogg", "flac") if k in files), None)
+    try:
+        summary: str | None = Prescription.from_dict(dict(view.prescription)).summary()
+    except (CadenceError, KeyError, TypeError):  # a record from an older prescription format
+        summary = None
     return {
         "session": view,
+        "summary": summary,
         "audio": audio,
         "files": sorted(files),
         "report": dict(getattr(view, "report", {}) or {}),
