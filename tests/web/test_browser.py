@@ -2,7 +2,7 @@
 server (SQLite and the tiny model in tmp_path). Sign in, add a patient, record consent, create
 a sleep session, wait for it, play it (the <audio> element loads and reports the right
 duration, and seeks through Range requests), rate it, record outcomes, open the report, then
-the patient's single-use link. Screenshots go to tmp_path (or $CADENCE_SCREENSHOTS)."""
+the patient's single-use link. Screenshots go to tmp_path (or $SCREENSHOTS_DIR)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def server(settings: WebSettings) -> Iterator[str]:
 
 @pytest.fixture
 def screens(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CADENCE_SCREENSHOTS") or tmp_path / "screens")
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path / "screens")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
