@@ -9,7 +9,8 @@ When the server binaries are missing, tests that need the server FAIL (they do n
 installs them with ``make test`` (the Makefile's APT_PACKAGES has ``postgresql``).
 
 Use it from a conftest: ``from tests.servers import postgresql_server  # noqa: F401`` and ask
-``postgresql_server.create_database()`` for a fresh, empty database URL per test.
+``postgresql_server.database(request)`` for a fresh, empty database URL, dropped after the
+test (or ``create_database()`` / ``drop_database(url)`` to manage it yourself).
 """
 
 from __future__ import annotations
@@ -81,6 +82,17 @@ class PostgresServer:
         name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by :meth:`create_database` (closing its connections)."""
+        name = url.rsplit("/", 1)[1]
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def database(self, request: pytest.FixtureRequest, prefix: str = "test") -> str:
+        """A fresh database for one test, dropped when the test ends."""
+        url = self.create_database(prefix)
+        request.addfinalizer(lambda: self.drop_database(url))
+        return url
 
     def stop(self) -> None:
         subprocess.run(

@@ -46,7 +46,7 @@ def config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Clin
     url = None
     if backend == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgresql_server")
-        url = server.create_database()
+        url = server.database(request)
     return ClinicConfig.at(tmp_path / "home", url)
 
 
