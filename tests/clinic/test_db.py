@@ -116,3 +116,12 @@ def test_from_env_reads_the_documented_variables(
     assert config.key_file == tmp_path / "secret.key"
     monkeypatch.setenv("CADENCE_DATABASE_URL", "postgresql://u@h/db")
     assert normal_url(ClinicConfig.from_env().database_url) == "postgresql+psycopg://u@h/db"
+
+
+def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
+    from cadence.clinic.errors import Unavailable
+    from tests.servers import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    with pytest.raises(Unavailable, match="cannot open the clinic database"):
+        open_clinic(ClinicConfig.at(tmp_path, url))

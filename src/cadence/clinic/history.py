@@ -12,11 +12,10 @@ from cadence.clinic import audit
 from cadence.clinic.access import fields, patient_row
 from cadence.clinic.actors import Actor
 from cadence.clinic.models import Feedback, Outcome, Preferences, TherapySession
-from cadence.clinic.outcomes import _view as outcome_view
-from cadence.clinic.outcomes import changes
+from cadence.clinic.outcomes import changes, outcome_view
 from cadence.clinic.patients import (
-    _birth_year,
     baseline_view,
+    birth_year_of,
     favourites_of,
     latest_baseline_row,
     preferences_view,
@@ -33,7 +32,7 @@ def patient_history(db: Session, actor: Actor, code: str) -> PatientHistory:
     first) with its mean rating, last liked/disliked and outcome changes. When no youth years
     were set they follow from the birth year (ages 13–19)."""
     row = patient_row(db, actor, code)
-    birth_year = _birth_year(fields(db, row), row)
+    birth_year = birth_year_of(fields(db, row), row)
     prefs_row = db.get(Preferences, row.id)
     prefs = preferences_view(row.code, prefs_row) if prefs_row is not None else None
     youth = prefs.youth_years if prefs is not None else None

@@ -88,7 +88,7 @@ def stai6_score(items: Sequence[int]) -> float:
     return sum(values) * 20 / 6
 
 
-def _view(code: str, row: Outcome) -> OutcomeView:
+def outcome_view(code: str, row: Outcome) -> OutcomeView:
     return OutcomeView(
         id=row.id, patient_code=code, measure=row.measure, phase=row.phase, value=row.value,
         unit=MEASURES[row.measure].unit if row.measure in MEASURES else "",
@@ -148,7 +148,7 @@ def add_outcome(
     db.flush()
     audit.record(db, actor, "create", "outcomes", outcome.id, patient_code=row.code,
                  detail=f"{measure} {phase}")
-    return _view(row.code, outcome)
+    return outcome_view(row.code, outcome)
 
 
 def list_outcomes(db: Session, actor: Actor, code: str) -> list[OutcomeView]:
@@ -156,7 +156,7 @@ def list_outcomes(db: Session, actor: Actor, code: str) -> list[OutcomeView]:
     row = patient_row(db, actor, code)
     rows = db.scalars(select(Outcome).where(Outcome.patient_id == row.id).order_by(Outcome.id))
     audit.record(db, actor, "read", "outcomes", patient_code=row.code)
-    return [_view(row.code, r) for r in rows]
+    return [outcome_view(row.code, r) for r in rows]
 
 
 def changes(outcomes: Sequence[OutcomeView]) -> dict[str, float]:

@@ -68,7 +68,7 @@ def current_consent(db: Session, patient_id: int, scope: str = "sessions") -> bo
     return bool(given)
 
 
-def _birth_year(cipher: FieldCipher, row: Patient) -> int | None:
+def birth_year_of(cipher: FieldCipher, row: Patient) -> int | None:
     text = cipher.open(row.birth_year_enc, "birth_year")
     return int(text) if text is not None else None
 
@@ -79,7 +79,7 @@ def _view(db: Session, row: Patient) -> PatientView:
         id=row.id,
         code=row.code,
         name=cipher.open(row.name_enc, "name") or "",
-        birth_year=_birth_year(cipher, row),
+        birth_year=birth_year_of(cipher, row),
         contact=cipher.open(row.contact_enc, "contact"),
         notes=cipher.open(row.notes_enc, "notes"),
         therapist_id=row.therapist_id,
@@ -164,7 +164,7 @@ def list_patients(db: Session, actor: Actor) -> list[PatientSummary]:
                 id=row.id,
                 code=row.code,
                 name=cipher.open(row.name_enc, "name") or "",
-                birth_year=_birth_year(cipher, row),
+                birth_year=birth_year_of(cipher, row),
                 therapist_id=row.therapist_id,
                 consent=current_consent(db, row.id),
                 sessions=int(counts.get(row.id, 0)),
