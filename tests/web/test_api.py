@@ -314,3 +314,20 @@ def test_cookie_api_calls_that_change_data_need_the_csrf_header(
     assert r.status_code == 403
     r = client.post("/api/v1/patients", json={"name": "A B"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201
+
+
+def test_preferences_and_the_audit_log(
+    client: TestClient, therapist: dict[str, str], admin: dict[str, str]
+) -> None:
+    code = add_patient(client, therapist)
+    url = f"/api/v1/patients/{code}/preferences"
+    assert client.get(url, headers=therapist).json() is None
+    prefs = {"liked_instruments": ["piano"], "liked_styles": ["waltz"], "youth_years": [1961, 1967]}
+    r = client.put(url, json=prefs, headers=therapist)
+    assert r.status_code == 200 and r.json()["youth_years"] == [1961, 1967]
+    clash = {"liked_instruments": ["piano"], "disliked_instruments": ["piano"]}
+    assert client.put(url, json=clash, headers=therapist).status_code == 422
+    assert client.get("/api/v1/audit", headers=therapist).status_code == 403
+    entries = client.get(f"/api/v1/audit?code={code}", headers=admin).json()
+    assert {"preferences", "patients", "consents"} <= {e["entity"] for e in entries}
+    assert all("Jane" not in str(e) for e in entries)  # no plaintext in the log

@@ -96,6 +96,11 @@ def test_forms_show_inline_errors_and_save_nothing(
     page = client.get(f"/patients/{code}/sessions/new?goal=anxiety")
     assert page.status_code == 200 and "Cadence prescription: anxiety" in page.text
     assert 'min="30.0" max="220.0"' in page.text  # the heart-rate field's safe bounds
+    edit = {"name": "Ann Lee-Park", "birth_year": "1948", "notes": "prefers strings"}
+    r = client.post(f"/patients/{code}/edit", data={**edit, "csrf_token": csrf})
+    assert r.status_code == 200 and "Ann Lee-Park" in r.text and "prefers strings" in r.text
+    r = client.post(f"/patients/{code}/edit", data={"name": "", "csrf_token": csrf})
+    assert r.status_code == 422 and 'data-field="name"' in r.text
     bad = {
         "goal": "anxiety",
         "minutes": "0.2",
@@ -122,6 +127,7 @@ def test_another_therapists_patient_is_404(client: TestClient, settings: WebSett
     assert client.get(f"/patients/{code}/report").status_code == 404
     assert code not in client.get("/patients").text
     assert client.get("/clinicians").status_code == 403  # admins only
+    assert client.get("/audit").status_code == 403
 
 
 def test_patient_link_is_single_use_and_bound_to_one_browser(

@@ -115,6 +115,37 @@ class BaselineIn(In):
     cadence_spm: float | None = Field(default=None, ge=30, le=200)
 
 
+class PreferencesIn(In):
+    liked_instruments: list[str] = Field(default_factory=list, max_length=50)
+    disliked_instruments: list[str] = Field(default_factory=list, max_length=50)
+    liked_styles: list[str] = Field(default_factory=list, max_length=50)
+    disliked_styles: list[str] = Field(default_factory=list, max_length=50)
+    youth_years: tuple[int, int] | None = None
+
+
+class PreferencesOut(Out):
+    patient_code: str
+    liked_instruments: list[str]
+    disliked_instruments: list[str]
+    liked_styles: list[str]
+    disliked_styles: list[str]
+    youth_years: tuple[int, int] | None
+    updated_at: datetime
+
+
+class AuditOut(Out):
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor_name: str
+    actor_role: str
+    action: str
+    entity: str
+    entity_id: str | None
+    patient_code: str | None
+    detail: str | None
+
+
 class FileOut(Out):
     id: int = Field(description="use as favourite_id when creating a session")
     title: str | None = None

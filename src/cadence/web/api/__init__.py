@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cadence.web.api import (
+    audit,
     auth,
     clinicians,
     feedback,
@@ -29,5 +30,6 @@ for module in (
     reports,
     files,
     links,
+    audit,
 ):
     router.include_router(module.router)

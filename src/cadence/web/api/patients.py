@@ -21,6 +21,8 @@ from cadence.web.schemas import (
     PatientOut,
     PatientSummaryOut,
     PatientUpdateIn,
+    PreferencesIn,
+    PreferencesOut,
 )
 from cadence.web.uploads import saved_upload
 
@@ -58,6 +60,19 @@ def record_consent(code: str, body: ConsentIn, caller: ApiCaller, db: Db) -> Con
 @router.put("/{code}/baseline", status_code=status.HTTP_204_NO_CONTENT)
 def set_baseline(code: str, body: BaselineIn, caller: ApiCaller, db: Db) -> None:
     patients.set_baseline(db, caller.actor, code, **body.model_dump())
+
+
+@router.get("/{code}/preferences", response_model=PreferencesOut | None)
+def get_preferences(code: str, caller: ApiCaller, db: Db) -> PreferencesOut | None:
+    view = patients.get_preferences(db, caller.actor, code)
+    return PreferencesOut.model_validate(view) if view is not None else None
+
+
+@router.put("/{code}/preferences", response_model=PreferencesOut)
+def set_preferences(code: str, body: PreferencesIn, caller: ApiCaller, db: Db) -> PreferencesOut:
+    """Replace the patient's liked and disliked instruments and styles, and youth years."""
+    view = patients.set_preferences(db, caller.actor, code, **body.model_dump())
+    return PreferencesOut.model_validate(view)
 
 
 @router.get("/{code}/favourites", response_model=list[FileOut])

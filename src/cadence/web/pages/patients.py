@@ -195,3 +195,41 @@ def outcome(
             target = f"/sessions/{sid}" if back == "session" and sid else f"/patients/{code}"
             return redirect(target, state, "Outcome recorded.")
     return _profile(request, caller, db, state, code, errors, form, 422)
+
+
+@router.post("/patients/{code}/edit", response_class=HTMLResponse)
+def edit_patient(
+    code: str,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    name: Annotated[str, Form()] = "",
+    birth_year: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    notes: Annotated[str, Form()] = "",
+) -> Response:
+    """Change the patient's details; an empty optional field clears it."""
+    errors = FormErrors()
+    name_text = errors.text("name", name, "Name", required=True, max_length=200)
+    year = errors.whole("birth_year", birth_year, 1900, 2100, "Birth year")
+    contact_text = errors.text("contact", contact, "Contact")
+    notes_text = errors.text("notes", notes, "Notes", max_length=20_000)
+    if not errors:
+        try:
+            patients.update_patient(
+                db,
+                caller.actor,
+                code,
+                name=name_text,
+                birth_year=year,
+                contact=contact_text,
+                notes=notes_text,
+            )
+        except InvalidValue as err:
+            db.rollback()
+            errors.add(err, PATIENT_FIELDS)
+        else:
+            return redirect(f"/patients/{code}", state, "Details saved.")
+    form = {"name": name, "birth_year": birth_year, "contact": contact, "notes": notes}
+    return _profile(request, caller, db, state, code, errors, form, 422)
