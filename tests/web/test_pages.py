@@ -99,6 +99,12 @@ def test_forms_show_inline_errors_and_save_nothing(
     edit = {"name": "Ann Lee-Park", "birth_year": "1948", "notes": "prefers strings"}
     r = client.post(f"/patients/{code}/edit", data={**edit, "csrf_token": csrf})
     assert r.status_code == 200 and "Ann Lee-Park" in r.text and "prefers strings" in r.text
+    r = client.post(
+        f"/patients/{code}/baseline", data={"resting_heart_rate": "64", "csrf_token": csrf}
+    )
+    assert r.status_code == 200 and "resting heart rate 64.0 BPM" in r.text
+    r = client.post(f"/patients/{code}/baseline", data={"cadence_spm": "500", "csrf_token": csrf})
+    assert r.status_code == 422 and 'data-field="cadence_spm"' in r.text
     r = client.post(f"/patients/{code}/edit", data={"name": "", "csrf_token": csrf})
     assert r.status_code == 422 and 'data-field="name"' in r.text
     bad = {

@@ -91,6 +91,8 @@ def _profile(
         "sessions": sessions.list_sessions(db, caller.actor, code),
         "outcomes": outcomes.list_outcomes(db, caller.actor, code),
         "favourites": patients.list_favourites(db, caller.actor, code),
+        "baseline": patients.get_baseline(db, caller.actor, code),
+        "max_upload_mb": f"{state.settings.max_upload_mb:g}",
         "measures": measures(),
         "goals": GOALS,
         "errors": errors or {},
