@@ -8,7 +8,9 @@ other in this process with the same thread count, under ``torch.inference_mode``
   bar sampled (no copied theme bars, which sessions add and which are cheaper), decoded to a
   Score at the end: what a session runs;
 - **step loop**: ``model.step`` and :func:`~cadence.generation.sampling.sample` in a plain
-  loop, no masks: the model's raw decoding speed;
+  loop, no masks: the model's raw decoding speed, in float32 and, for families that have it,
+  also with the int8 weights that ``generate`` decodes with by default
+  (``model.int8_decoding()``);
 - baseline **GPT-2 generate**: Hugging Face ``GPT2LMHeadModel.generate`` (KV cache) with
   random weights and the same dimensions (see :func:`gpt2_twin`), sampling with the same
   temperature and top-p;
@@ -252,12 +254,20 @@ def bench_model(
     naive_loop(model, prompt, 2, sampling, 0)
     hf_generate(gpt2, prompt, 8, sampling, 0)
 
+    with model.int8_decoding() as int8:  # what generate() decodes with by default
+        if int8:
+            step_loop(model, prompt, 8, sampling, 0)
     sessions: list[dict[str, float]] = []
-    seconds: dict[str, list[float]] = {"step_loop": [], "gpt2_generate": [], "naive_loop": []}
+    seconds: dict[str, list[float]] = {
+        "step_loop": [], "step_loop_int8": [], "gpt2_generate": [], "naive_loop": [],
+    }  # fmt: skip
     for r in range(sizes.repeats):
         on_step(f"{name}: round {r + 1}/{sizes.repeats}")
         sessions.append(session_path(model, sizes.bars, seed=0))
         seconds["step_loop"].append(step_loop(model, prompt, n, sampling, 0))
+        if int8:
+            with model.int8_decoding():
+                seconds["step_loop_int8"].append(step_loop(model, prompt, n, sampling, 0))
         seconds["gpt2_generate"].append(hf_generate(gpt2, prompt, n, sampling, 0))
         if r < sizes.naive_repeats:
             seconds["naive_loop"].append(naive_loop(model, prompt, naive_n, sampling, 0))
@@ -265,12 +275,15 @@ def bench_model(
         "rounds": len(sessions),
         "tokens_per_s_median": statistics.median(f["tokens_per_s"] for f in sessions),
     }
+    session["int8"] = int8
     step = best_of(seconds["step_loop"], n)
+    step_int8 = best_of(seconds["step_loop_int8"], n) if int8 else None
     hf = best_of(seconds["gpt2_generate"], n)
     naive = best_of(seconds["naive_loop"], naive_n)
     per_music_s = session["tokens_per_music_s"]
-    for figures in (step, hf, naive):
-        figures["real_time_factor"] = figures["tokens_per_s"] / per_music_s
+    for figures in (step, step_int8, hf, naive):
+        if figures is not None:
+            figures["real_time_factor"] = figures["tokens_per_s"] / per_music_s
     figures = {
         "parameters": model.num_parameters(),
         "gpt2_dims": gpt2_dims(model),
@@ -283,21 +296,34 @@ def bench_model(
         },
         "session_path": session,
         "step_loop": step,
+        "step_loop_int8": step_int8,
         "gpt2_generate": hf,
         "naive_loop": naive,
     }
     label = "LSTM" if isinstance(model, LSTMModel) else "Transformer"
     session_rate, hf_rate = session["tokens_per_s"], hf["tokens_per_s"]
+    precision = "int8 weights" if int8 else "float32"
     gpt2_base = {"baseline_what": GPT2_BASELINE, "baseline_name": "GPT-2 generate"}
     naive_base = {"baseline_what": NAIVE_BASELINE, "baseline_name": "naive loop"}
     rows = [
-        Comparison(f"generate.{name}.session_vs_gpt2", f"{label}: tokens/s, session path",
+        Comparison(f"generate.{name}.session_vs_gpt2",
+                   f"{label}: tokens/s, session path ({precision})",
                    session_rate, hf_rate, "tokens/s", target=TARGET, **gpt2_base),
-        Comparison(f"generate.{name}.step_vs_gpt2", f"{label}: tokens/s, step loop",
+        Comparison(f"generate.{name}.step_vs_gpt2", f"{label}: tokens/s, step loop (float32)",
                    step["tokens_per_s"], hf_rate, "tokens/s", target=TARGET, **gpt2_base),
-        Comparison(f"generate.{name}.session_vs_naive", f"{label}: tokens/s, session path",
+    ]  # fmt: skip
+    if step_int8 is not None:
+        rows.append(
+            Comparison(f"generate.{name}.step_int8_vs_gpt2",
+                       f"{label}: tokens/s, step loop (int8 weights)", step_int8["tokens_per_s"],
+                       hf_rate, "tokens/s", target=TARGET, **gpt2_base)
+        )  # fmt: skip
+    rows += [
+        Comparison(f"generate.{name}.session_vs_naive",
+                   f"{label}: tokens/s, session path ({precision})",
                    session_rate, naive["tokens_per_s"], "tokens/s", **naive_base),
-        Comparison(f"generate.{name}.rtf_vs_gpt2", f"{label}: real-time factor, session path",
+        Comparison(f"generate.{name}.rtf_vs_gpt2",
+                   f"{label}: real-time factor, session path ({precision})",
                    session["real_time_factor"], hf["real_time_factor"], "× real time",
                    **gpt2_base),
     ]  # fmt: skip

@@ -45,7 +45,8 @@ def generation_table(stage: dict[str, Any]) -> str:
     """Per model: tokens/s and real-time factor of each way of decoding."""
     ways = [
         ("session_path", "Cadence session path (grammar masks, forced controls)"),
-        ("step_loop", "Cadence `step` loop (no masks)"),
+        ("step_loop", "Cadence `step` loop (no masks), float32"),
+        ("step_loop_int8", "Cadence `step` loop (no masks), int8 weights"),
         ("gpt2_generate", "HF GPT-2 `generate`, same dims"),
         ("naive_loop", "naive loop, no cache"),
     ]
@@ -55,7 +56,11 @@ def generation_table(stage: dict[str, Any]) -> str:
     ]
     for name, fig in stage.items():
         for key, label in ways:
-            w = fig[key]
+            w = fig.get(key)
+            if w is None:
+                continue
+            if key == "session_path":
+                label += ", int8 weights" if w.get("int8") else ", float32"
             lines.append(
                 f"| {name} | {label} | {number(w['tokens_per_s'])} | "
                 f"{1000 / w['tokens_per_s']:.2f} | {number(w['real_time_factor'])}× |"
