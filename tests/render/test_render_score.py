@@ -143,3 +143,23 @@ def test_plan_plot_scalar_bar_seconds_and_bad_lengths(tmp_path: Path) -> None:
         plot.plot_plan(tmp_path / "c.png", [60.0], [0.0], measured_tempo=[60.0, 61.0])
     with pytest.raises(ValueError, match="bar_seconds"):
         plot.plot_plan(tmp_path / "d.png", [60.0, 61.0], [0.0, 0.1], bar_seconds=[4.0])
+
+
+def test_svg_in_another_thread(tmp_path: Path) -> None:
+    """Verovio keeps its font path per thread; a worker thread must still engrave."""
+    import threading
+
+    xml = score.to_musicxml(_piece(), tmp_path / "t.musicxml")
+    errors: list[Exception] = []
+
+    def work() -> None:
+        try:
+            score.to_svg(xml, tmp_path / "t.svg")
+        except ValueError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert not errors
+    assert "<svg" in (tmp_path / "t.svg").read_text()

@@ -155,6 +155,9 @@ def to_svg(musicxml_path: str | Path, svg_path: str | Path, max_pages: int = 2) 
     text = Path(musicxml_path).read_text(encoding="utf-8")
     text, _ = first_measures(text, max_pages * MEASURES_PER_PAGE)
     verovio.enableLog(verovio.LOG_ERROR)  # engraving notes such as ignored ties are not errors
+    # Verovio's default font path is kept per thread and is wrong in threads other than the
+    # one that imported it first (web job workers): point it at the package's data first.
+    verovio.setDefaultResourcePath(str(Path(verovio.__file__).parent / "data"))
     toolkit = verovio.toolkit()
     toolkit.setOptions(PAGE_OPTIONS)
     if not toolkit.loadData(text):
