@@ -125,3 +125,21 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
     with pytest.raises(Unavailable, match="cannot open the clinic database"):
         open_clinic(ClinicConfig.at(tmp_path, url))
+
+
+def test_concurrent_writers_wait_their_turn(clinic: Clinic) -> None:
+    """Every service call writes (its audit entry at least); on SQLite, transactions take the
+    write lock at BEGIN, so read-then-write transactions from several threads all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(worker: int) -> int:
+        for i in range(4):
+            with clinic.session() as db:
+                patients.list_patients(db, Actor.system())
+                patients.add_patient(db, Actor.system(), name=f"w{worker}-{i}")
+        return worker
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert sorted(pool.map(work, range(6))) == list(range(6))
+    with clinic.session() as db:
+        assert len(patients.list_patients(db, Actor.system())) == 24

@@ -191,14 +191,22 @@ def scrub(clinic: Clinic) -> None:
     """Leave no deleted bytes behind: SQLite checkpoints and truncates the WAL and vacuums;
     PostgreSQL rewrites the patient tables (``VACUUM FULL``)."""
     try:
-        with clinic.engine.connect() as conn:
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            if clinic.dialect == "sqlite":
-                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-                conn.execute(text("VACUUM"))
-                conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            elif clinic.dialect == "postgresql":
+        if clinic.dialect == "sqlite":
+            raw = clinic.engine.raw_connection()
+            try:
+                sqlite = raw.driver_connection
+                assert isinstance(sqlite, sqlite3.Connection)
+                for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM",
+                                  "PRAGMA wal_checkpoint(TRUNCATE)"):
+                    sqlite.execute(statement).fetchall()
+            finally:
+                raw.close()
+        elif clinic.dialect == "postgresql":
+            with clinic.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
                 conn.execute(text("VACUUM FULL " + ", ".join(PATIENT_TABLES)))
+    except sqlite3.Error as err:
+        log.warning("erased, but could not compact the database: %s", err)
     except SQLAlchemyError as err:  # the erasure itself is committed; say the scrub failed
         log.warning("erased, but could not compact the database: %s", err)
 
