@@ -30,6 +30,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src/cadence/cli.py
 	$(VENV)/bin/mypy src/cadence/web src/cadence/commands/web.py
+	$(VENV)/bin/mypy src/cadence/clinic src/cadence/commands/clinic.py
 
 setup: system-deps $(VENV)/.installed
 
