@@ -77,20 +77,30 @@ class PostgresServer:
         )
         return result.stdout
 
-    def create_database(self, prefix: str = "test") -> str:
-        """A new, empty database; returns its SQLAlchemy URL."""
+    def admin(self, sql: str) -> None:
+        """Run one statement as the superuser on ``postgres``, outside a transaction."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(sql.encode())
+
+    def create_database(self, prefix: str = "test", template: str | None = None) -> str:
+        """A new database (empty, or a copy of ``template``); returns its SQLAlchemy URL."""
         name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
         """Drop a database made by :meth:`create_database` (closing its connections)."""
         name = url.rsplit("/", 1)[1]
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def database(self, request: pytest.FixtureRequest, prefix: str = "test") -> str:
-        """A fresh database for one test, dropped when the test ends."""
-        url = self.create_database(prefix)
+    def database(self, request: pytest.FixtureRequest, prefix: str = "test",
+                 template: str | None = None) -> str:
+        """A fresh database for one test (a copy of ``template`` if given), dropped when the
+        test ends."""
+        url = self.create_database(prefix, template)
         request.addfinalizer(lambda: self.drop_database(url))
         return url
 

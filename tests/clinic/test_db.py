@@ -25,7 +25,9 @@ from cadence.clinic.models import Base
 from tests.clinic.conftest import random_key
 
 
-def test_migrations_upgrade_an_empty_database_to_the_models(config: ClinicConfig) -> None:
+def test_migrations_upgrade_an_empty_database_to_the_models(empty_config: ClinicConfig
+                                                            ) -> None:
+    config = empty_config
     if config.is_sqlite:
         config.home.mkdir(parents=True)
     engine = make_engine(config.database_url)
@@ -40,6 +42,27 @@ def test_migrations_upgrade_an_empty_database_to_the_models(config: ClinicConfig
             assert columns == set(table.columns.keys()), name
         migrate(engine)  # a second upgrade is a no-op
         assert current_revision(engine) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_config: ClinicConfig) -> None:
+    from alembic import command
+
+    from cadence.clinic.db import alembic_config
+
+    if empty_config.is_sqlite:
+        empty_config.home.mkdir(parents=True)
+    engine = make_engine(empty_config.database_url)
+    try:
+        migrate(engine)
+        cfg = alembic_config()
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "base")
+        assert set(inspect(engine).get_table_names()) <= {"clinic_alembic_version"}
+        migrate(engine)
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
