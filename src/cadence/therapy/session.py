@@ -157,6 +157,7 @@ def run_session(
     primer_score = load_primer(primer)
     net = Model.from_pretrained(resolve_model_dir(model))
     net.eval()
+    _check_meter(prescription, net)
     plan = prescription.to_control_plan()
     primer_ids = encode_primer(net.tokenizer, primer_score) if primer_score is not None else None
 
@@ -170,6 +171,17 @@ def run_session(
         )  # fmt: skip
     finally:
         pipeline.close()
+
+
+def _check_meter(prescription: Prescription, net: Model) -> None:
+    """A meter the model's tokenizer has no time-signature token for is the user's error, said
+    before anything is written (it used to surface as a ValueError deep in generation)."""
+    known = [t.split("_", 1)[1] for t in net.tokenizer.vocab if t.startswith("TimeSig_")]
+    meter = f"{prescription.meter[0]}/{prescription.meter[1]}"
+    if meter not in known:
+        raise CadenceError(
+            f"meter: got {meter}; this model composes in {', '.join(sorted(known))} only"
+        )
 
 
 def _compose_and_render(
