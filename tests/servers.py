@@ -120,7 +120,13 @@ def start_postgres() -> tuple[PostgresServer, Path]:
     root = Path(tempfile.mkdtemp(prefix="cadence-pg-"))
     as_postgres: list[str] = []
     if os.geteuid() == 0:
-        entry = pwd.getpwnam("postgres")
+        try:
+            entry = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(root, ignore_errors=True)
+            pytest.fail("PostgreSQL refuses to run as root and there is no `postgres` user to "
+                        "run it as; install the postgresql package (it creates the user)",
+                        pytrace=False)
         root.chmod(0o700)
         os.chown(root, entry.pw_uid, entry.pw_gid)
         as_postgres = ["runuser", "-u", "postgres", "--"]
