@@ -70,6 +70,7 @@ def test_a_patient_from_start_to_erasure(run, config: ClinicConfig, tmp_path: Pa
                 stdin="correct horse\ncorrect horse\n")
     assert added.code == 0, added.err
     assert "clinician tess (therapist) added" in added.out
+    assert "\ttess\ttherapist\tactive" in run("clinician", "list").out
     added = run("patient", "add", SECRET_NAME, "--birth-year", "1948", "--contact",
                 SECRET_CONTACT, "--notes", "likes waltzes", "--therapist", "tess")
     assert added.code == 0, added.err
@@ -150,12 +151,13 @@ def one_line_error(result: Result, needle: str) -> None:
         (("patient", "prefs", "{code}", "--youth", "sixties"), "--youth"),
         (("patient", "consent", "{code}", "--given", "--scope", "ads"), "scope"),
         (("patient", "show", "P-NOSUCH"), "no patient"),
+        (("patient", "erase", "P-NOSUCH"), "no patient"),
         (("clinician", "add", "xy", "--role", "boss", "--password", "long enough"), "role"),
         (("db", "restore", "{home}", "--yes"), "not a Cadence backup"),
     ],
     ids=["vas-range", "phase", "stai-count", "stai-text", "unknown-patient", "rating",
          "unknown-session", "birth-year", "unknown-therapist", "duplicate-code", "heart-rate",
-         "youth", "scope", "show-unknown", "role", "restore-not-backup"],
+         "youth", "scope", "show-unknown", "erase-unknown", "role", "restore-not-backup"],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
     run, config: ClinicConfig, session_files: dict[str, Path],  # type: ignore[no-untyped-def]

@@ -170,7 +170,10 @@ def patient_erase(
 ) -> None:
     """Erase a patient for good: records, their files and their key material."""
     from cadence.clinic import privacy
+    from cadence.clinic.access import patient_row
 
+    with _transaction() as (db, actor):  # an unknown code fails before the question
+        patient_row(db, actor, code)
     if not yes and not typer.confirm(
         f"Erase patient {code} and all their records? This cannot be undone"
     ):
@@ -348,6 +351,19 @@ def clinician_add(
     with _transaction() as (db, actor):
         view = accounts.create_clinician(db, actor, username, password, role)
     typer.echo(f"clinician {view.username} ({view.role}) added, id {view.id}")
+
+
+@clinician_app.command("list")
+def clinician_list() -> None:
+    """List clinician accounts: id, username, role, active."""
+    from cadence.clinic import accounts
+
+    with _transaction() as (db, actor):
+        rows = accounts.list_clinicians(db, actor)
+    if not rows:
+        typer.echo("no clinicians (add one with: cadence clinician add NAME --role admin)")
+    for c in rows:
+        typer.echo(f"{c.id}\t{c.username}\t{c.role}\t{'active' if c.active else 'inactive'}")
 
 
 # --- database ----------------------------------------------------------------------------
