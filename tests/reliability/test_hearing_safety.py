@@ -56,8 +56,7 @@ def measure(path: Path) -> tuple[float, float]:
 
 
 @st.composite
-def prescriptions(draw: st.DrawFn) -> Prescription:
-    goal = draw(st.sampled_from(sorted(GOALS)))
+def prescriptions(draw: st.DrawFn, goal: str) -> Prescription:
     kwargs: dict[str, Any] = {
         "seed": draw(st.integers(0, 2**31 - 1)),
         "key": draw(st.none() | st.sampled_from(KEYS)),
@@ -151,33 +150,36 @@ def _report() -> Iterator[None]:
         )
 
 
-PROPERTY = given(p=prescriptions(), primer_kind=st.sampled_from(PRIMERS))
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
-# The default run: a few fixed examples, no shrinking (a failure there is rerun under
-# `make reliability`, which shrinks).
+# The default run: one example per goal, no shrinking (a failure there is rerun and shrunk
+# under `make reliability`).
+@pytest.mark.parametrize("goal", GOALS)
 @settings(
-    max_examples=5,
+    max_examples=1,
     deadline=None,
     suppress_health_check=HEALTH,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
 )
-@PROPERTY
+@given(data=st.data())
 def test_no_session_is_louder_than_prescribed(
-    p: Prescription, primer_kind: str, tiny_model: Path, tmp_path: Path
+    goal: str, data: st.DataObject, tiny_model: Path, tmp_path: Path
 ) -> None:
-    check_session(p, primer_kind, tiny_model, tmp_path)
+    p = data.draw(prescriptions(goal))
+    check_session(p, data.draw(st.sampled_from(PRIMERS)), tiny_model, tmp_path)
 
 
 @pytest.mark.reliability
-@settings(max_examples=80, deadline=None, suppress_health_check=HEALTH)
-@PROPERTY
+@pytest.mark.parametrize("goal", GOALS)
+@settings(max_examples=15, deadline=None, suppress_health_check=HEALTH)
+@given(data=st.data())
 def test_no_session_is_louder_than_prescribed_many(
-    p: Prescription, primer_kind: str, tiny_model: Path, tmp_path: Path
+    goal: str, data: st.DataObject, tiny_model: Path, tmp_path: Path
 ) -> None:
-    check_session(p, primer_kind, tiny_model, tmp_path)
+    p = data.draw(prescriptions(goal))
+    check_session(p, data.draw(st.sampled_from(PRIMERS)), tiny_model, tmp_path)
 
 
 def test_a_meter_the_model_cannot_write_is_refused_before_anything_is_written(

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from cadence import __version__
-from cadence.web import api, errors, pages
+from cadence.web import api, errors, pages, redact
 from cadence.web.jobs import LocalRunner, fail_orphans, make_runner, open_clinic_for
 from cadence.web.limits import BodyLimit
 from cadence.web.settings import WebSettings
@@ -33,6 +33,7 @@ BODY_SLACK = 256 * 1024
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the ``CADENCE_`` environment)."""
     settings = settings or WebSettings()
+    redact.install()  # listening-link tokens never reach the access log
     settings.home.mkdir(parents=True, exist_ok=True)
     clinic = open_clinic_for(settings)
     runner = make_runner(settings)
