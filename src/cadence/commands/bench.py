@@ -37,7 +37,13 @@ def bench(
 ) -> None:
     """Run the benchmarks side by side (ingest, training, generation, audio) and print ratios."""
     from cadence.evaluation.bench import BenchSettings, parse_only, run_bench
-    from cadence.evaluation.bench.report import markdown, number, update_docs, write_json
+    from cadence.evaluation.bench.report import (
+        markdown,
+        number,
+        ratio_text,
+        update_docs,
+        write_json,
+    )
 
     settings = BenchSettings.for_mode(
         quick,
@@ -77,7 +83,7 @@ def bench(
             r["what"],
             f"{number(r['cadence'])} {r['unit']}",
             f"{number(r['baseline'])} ({r['baseline_name']})",
-            f"{number(r['ratio'])}×",
+            f"{ratio_text(r)}×",
             target,
             met,
         )

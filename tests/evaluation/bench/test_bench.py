@@ -12,7 +12,13 @@ import torch
 from cadence.errors import CadenceError
 from cadence.evaluation.bench import STAGES, BenchSettings, Comparison, parse_only, ratio
 from cadence.evaluation.bench.generate import gpt2_dims, gpt2_twin
-from cadence.evaluation.bench.report import BEGIN, END, comparisons_table, update_docs
+from cadence.evaluation.bench.report import (
+    BEGIN,
+    END,
+    comparisons_table,
+    ratio_text,
+    update_docs,
+)
 from cadence.models import LSTMConfig, TransformerConfig, build_model
 from cadence.tokens.tokenizer import CadenceTokenizer
 
@@ -107,3 +113,10 @@ def test_gpt2_twin_has_the_models_dimensions() -> None:
     lstm = build_model(LSTMConfig(embed_dim=16, hidden_size=128, num_layers=3), tok)
     dims = gpt2_dims(lstm)
     assert (dims["n_layer"], dims["n_embd"], dims["n_head"]) == (3, 128, 2)
+
+
+def test_ratio_text_never_rounds_a_missed_target_up() -> None:
+    missed = Comparison("k", "w", 2.9991, 1.0, "x", "b", target=3.0).to_dict()
+    assert ratio_text(missed) == "2.9991"
+    met = Comparison("k", "w", 3.004, 1.0, "x", "b", target=3.0).to_dict()
+    assert ratio_text(met) == "3.00"

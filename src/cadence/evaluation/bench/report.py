@@ -21,6 +21,14 @@ def number(x: float) -> str:
     return f"{x:.2f}"
 
 
+def ratio_text(row: dict[str, Any]) -> str:
+    """The row's ratio; with more digits where rounding would hide a missed target."""
+    text = number(row["ratio"])
+    if row["met"] is False and float(text.replace(",", "")) >= row["target"]:
+        text = f"{row['ratio']:.4f}".rstrip("0")
+    return text
+
+
 def comparisons_table(rows: list[dict[str, Any]]) -> str:
     """Markdown table: what, Cadence, baseline, ratio, target, met?"""
     lines = [
@@ -32,7 +40,7 @@ def comparisons_table(rows: list[dict[str, Any]]) -> str:
         met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
         lines.append(
             f"| {r['what']} | {number(r['cadence'])} {r['unit']} | "
-            f"{number(r['baseline'])} ({r['baseline_name']}) | **{number(r['ratio'])}×** | "
+            f"{number(r['baseline'])} ({r['baseline_name']}) | **{ratio_text(r)}×** | "
             f"{target} | {met} |"
         )
     baselines = {r["baseline_name"]: r["baseline_what"] for r in rows}
