@@ -58,6 +58,9 @@ def test_finetuned_model_gives_the_tune_a_lower_nll(tiny_dir: Path, tune: symusi
     assert adapter.meta["nll_before"] == pytest.approx(before, rel=1e-4)
     assert adapter.meta["nll_after"] == pytest.approx(after, rel=1e-3)
     assert nll(base, tunes) == before  # the base model itself is untouched
+    # Early stopping held out the tune's last 15% of positions and kept the best step.
+    assert adapter.meta["held_out_positions"] == int((len(tunes[0]) - 1) * 0.15)
+    assert 0 < adapter.meta["best_step"] <= adapter.meta["steps"] <= 150
 
 
 def test_anchor_limits_forgetting(tiny_dir: Path, tune: symusic.Score) -> None:
