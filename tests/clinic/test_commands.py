@@ -113,6 +113,11 @@ def test_a_patient_from_start_to_erasure(run, config: ClinicConfig, tmp_path: Pa
     data = json.loads((tmp_path / "export" / code / "patient.json").read_text())
     assert data["feedback"][0]["comment"] == SECRET_COMMENT
 
+    log = run("db", "audit", "--patient", code, "--limit", "0").out
+    assert "system\tcreate\tpatients#" in log and "\tfeedback#" in log
+    assert f"\t{code}\t" in log and SECRET_NAME not in log and SECRET_COMMENT not in log
+    assert len(run("db", "audit", "--limit", "3").out.strip().splitlines()) == 3
+
     declined = run("patient", "erase", code, stdin="n\n")
     assert declined.code == 1 and "not erased" in declined.out
     assert code in run("patient", "list").out

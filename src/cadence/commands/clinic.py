@@ -1,5 +1,5 @@
 """Clinic records from the command line: ``cadence patient ...``, ``cadence clinician add``,
-``cadence feedback``, ``cadence outcome``, ``cadence db backup|restore|rotate-key``.
+``cadence feedback``, ``cadence outcome``, ``cadence db audit|backup|restore|rotate-key``.
 
 Every command runs as the machine's operator (``Actor.system()``) on the clinic in
 ``CADENCE_HOME`` / ``CADENCE_DATABASE_URL`` with the key from ``CADENCE_SECRET_KEY`` or
@@ -31,7 +31,7 @@ patient_app = typer.Typer(
 )
 clinician_app = typer.Typer(help="Clinician accounts (admins and therapists).",
                             no_args_is_help=True)
-db_app = typer.Typer(help="The clinic database: backup, restore, key rotation.",
+db_app = typer.Typer(help="The clinic database: audit log, backup, restore, key rotation.",
                      no_args_is_help=True)
 
 
@@ -367,6 +367,24 @@ def clinician_list() -> None:
 
 
 # --- database ----------------------------------------------------------------------------
+
+
+@db_app.command("audit")
+def db_audit(
+    patient: str | None = typer.Option(None, "--patient", help="Only entries about this code."),
+    limit: int = typer.Option(50, "--limit", help="The newest N entries (0: all)."),
+) -> None:
+    """Show the audit log: when, who, what, which record (never patient data)."""
+    from cadence.clinic import audit
+
+    if limit < 0:
+        raise CadenceError(f"--limit: got {limit}; must be 0 (all) or more")
+    with _transaction() as (db, actor):
+        entries = audit.list_audit(db, actor, patient, limit=limit or None)
+    for e in entries:
+        target = f"{e.entity}#{e.entity_id}" if e.entity_id is not None else e.entity
+        typer.echo(f"{e.at:%Y-%m-%d %H:%M:%S}\t{e.actor_name}\t{e.action}\t{target}\t"
+                   f"{e.patient_code or '-'}\t{e.detail or ''}".rstrip())
 
 
 @db_app.command("backup")
