@@ -22,8 +22,9 @@ from cadence.clinic import feedback, history, patients, sessions
 from cadence.clinic.actors import Actor
 from cadence.clinic.config import ClinicConfig
 from cadence.clinic.db import open_clinic
-from cadence.commands.personal import plan_patient_session
+from cadence.commands.personal import plan_patient_session, played_variant
 from cadence.models import LSTMConfig, build_model
+from cadence.therapy.preferences import prescribe
 from cadence.tokens.tokenizer import CadenceTokenizer
 
 CODE = "P-E2E234"
@@ -150,6 +151,11 @@ def test_feedback_ratings_steer_the_next_suggestion(home: Path, tmp_path: Path) 
             feedback.add_feedback(db, actor, sid, rating=5 if mode == "minor" else 1)
     after = suggestions()
     assert after.count("minor") >= 18, after
+    # A clinician's explicit choice wins, even where the goal does not vary it (sleep stays
+    # major by default), and the recorded variant is what was played.
+    plan = plan_patient_session(clinic, CODE, "sleep", {"mode": "minor"}, seed=0, primer=None)
+    played = played_variant(plan.variant, prescribe("sleep", 1.0, plan.variant, **plan.kwargs))
+    assert played["mode"] == "minor" and plan.variant["mode"] == "major"
 
 
 def test_analyze_audio_command(tmp_path: Path) -> None:

@@ -112,8 +112,10 @@ def test_history_ratings_steer_the_next_suggestion() -> None:
     ] * 6
     records.append({"goal": "pain", "variant": None, "rating": 5})  # no variant: skipped
     records.append({"goal": "pain", "variant": disliked, "rating": None})  # nothing to learn
+    records.append({"goal": "pain", "variant": liked, "rating": None, "liked": True})
     model = PreferenceModel.from_history(records, liked_instruments=("piano",))
-    assert len(model.observations) == 12
+    assert len(model.observations) == 13
+    assert model.observations[-1].reward == 0.5  # liked alone counts as a rating of 4
     assert model.best("pain") == liked
     rng = np.random.default_rng(0)
     picks = [model.suggest("pain", rng) for _ in range(50)]

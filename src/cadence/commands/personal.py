@@ -26,6 +26,7 @@ from cadence.errors import CadenceError
 if TYPE_CHECKING:
     from cadence.clinic.db import Clinic
     from cadence.clinic.views import FileView, PatientHistory
+    from cadence.therapy.prescription import Prescription
 
 console = Console(stderr=True)
 
@@ -252,6 +253,7 @@ def plan_patient_session(
     from cadence.music.audio_analysis import prescription_seeds
     from cadence.therapy.instruments import parse_instrument, parse_key
     from cadence.therapy.preferences import (
+        FIXED_MODE,
         PreferenceModel,
         favourite_kwargs,
         known_instruments,
@@ -272,16 +274,20 @@ def plan_patient_session(
         kwargs["cadence_spm"] = history.baseline.cadence_spm
     audio = _audio(history.favourites)
     if audio:
-        seeds = prescription_seeds(run_analysis(audio[0].path))
-        for name, value in favourite_kwargs(goal, seeds).items():
-            if kwargs.get(name) is None:
-                kwargs[name] = value
-        notes.append(f"favourite song: {seeds['key']}, {seeds['tempo_bpm']:.0f} BPM")
+        try:
+            seeds = prescription_seeds(run_analysis(audio[0].path))
+        except CadenceError:
+            notes.append("favourite song unreadable, not used")  # never blocks a session
+        else:
+            for name, value in favourite_kwargs(goal, seeds).items():
+                if kwargs.get(name) is None:
+                    kwargs[name] = value
+            notes.append(f"favourite song: {seeds['key']}, {seeds['tempo_bpm']:.0f} BPM")
     fixed: dict[str, Any] = {}
     if kwargs.get("instrument") is not None:
         fixed["instrument"] = parse_instrument(kwargs["instrument"])
     key_mode = parse_key(kwargs["key"])[1] if kwargs.get("key") is not None else None
-    if kwargs.get("mode") is not None or key_mode is not None:
+    if (kwargs.get("mode") is not None or key_mode is not None) and goal not in FIXED_MODE:
         fixed["mode"] = kwargs.get("mode") or key_mode
     if goal == "gait" and kwargs.get("gait_target") is not None:
         fixed["tempo_offset"] = 0.0  # the clinician set the RAS target
@@ -301,6 +307,12 @@ def plan_patient_session(
         adapter=adapter if (adapter / "adapter.json").is_file() else None,
         notes=notes,
     )
+
+
+def played_variant(variant: dict[str, Any], prescription: Prescription) -> dict[str, Any]:
+    """The variant as played: the clinician's explicit instrument or mode (which win over the
+    suggestion) replace the suggested ones, so the learner learns from what the patient heard."""
+    return {**variant, "instrument": prescription.programs["melody"], "mode": prescription.mode}
 
 
 @contextmanager
@@ -345,6 +357,7 @@ def patient_session(
     clinic = _clinic()
     plan = plan_patient_session(clinic, code, goal, kwargs, seed=seed, primer=primer)
     prescription = prescribe(goal, minutes, plan.variant, seed=seed, **plan.kwargs)
+    plan.variant = played_variant(plan.variant, prescription)
     with model_for(model, plan.adapter) as (run_model, warning), _progress() as bar:
         if warning:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

@@ -218,7 +218,8 @@ class PreferenceModel:
 
         Each record (a mapping, or an object with these attributes) has ``goal``,
         ``variant`` (dict or None), ``rating`` (1-5 or None) and ``outcome_changes``
-        (measure -> after - before; ``outcomes`` is accepted too). Records without a variant,
+        (measure -> after - before; ``outcomes`` is accepted too); without a rating, ``liked``
+        (True/False) counts as a rating of 4/2. Records without a variant,
         or with neither rating nor outcome, teach nothing and are skipped.
         """
         model = cls(
@@ -233,7 +234,11 @@ class PreferenceModel:
             changes = _get(rec, "outcome_changes")
             if changes is None:
                 changes = _get(rec, "outcomes")
-            reward = session_reward(goal, _get(rec, "rating"), dict(changes or {}))
+            rating = _get(rec, "rating")
+            liked = _get(rec, "liked")
+            if rating is None and isinstance(liked, bool):
+                rating = 4 if liked else 2  # liked / disliked alone: +-0.5 (ENGINEERING)
+            reward = session_reward(goal, rating, dict(changes or {}))
             if reward is not None:
                 model.update(dict(variant), reward, goal=goal)
         return model
