@@ -188,6 +188,7 @@ def run_bench(settings: BenchSettings, on_progress: ProgressFn = no_progress) ->
                     config=settings.train_config,
                     eval_tokens=settings.train_eval_tokens,
                     seed=settings.seed,
+                    on_status=lambda what: on_progress("train", 1, 3, f"train: {what}"),
                 )
                 results["stages"]["train"] = figures
                 rows += new

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from cadence.evaluation.bench.common import Comparison
 from cadence.models import build_model
 from cadence.models.lstm import LSTMModel
 from cadence.tokens.dataset import TokenDataset
-from cadence.training import evaluate_nll, load_config, train
+from cadence.training import Progress, evaluate_nll, load_config, train
 from cadence.training.evaluate import limit_tokens
 
 WINDOW = 100  # the baseline's window; only its last step is predicted
@@ -72,9 +73,12 @@ def run_train(
     config: str = "default",
     eval_tokens: int = 50_000,
     seed: int = 0,
+    on_status: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[Comparison]]:
     """Train both sides for ``budget_s`` seconds each on the dataset in ``data``; the model
-    is the LSTM of the trainer config ``config`` (a name in configs/ or a TOML path)."""
+    is the LSTM of the trainer config ``config`` (a name in configs/ or a TOML path).
+    ``on_status`` hears what runs (and the trainer's step and tokens/s as it goes)."""
+    status = on_status or (lambda _: None)
     if not (data / "manifest.jsonl").is_file():
         raise CadenceError(
             f"{data} is not a dataset folder (no manifest.jsonl); make one with cadence ingest"
@@ -101,9 +105,16 @@ def run_train(
     naive = build_model(cfg.model, dataset.tokenizer)
     if not isinstance(naive, LSTMModel):
         raise CadenceError(f"the training benchmark needs an LSTM config, {config} is not one")
+    status(f"naive loop ({budget_s:g} s)")
     naive_tokens, naive_s = naive_loop(naive, pieces, budget_s, seed)
+    status("naive loop: held-out NLL")
     naive_nll = evaluate_nll(naive, valid)
-    result = train(cfg, data, work / "train-run")
+    status(f"Cadence trainer ({budget_s:g} s)")
+
+    def progress(p: Progress) -> None:
+        status(f"Cadence trainer: step {p.step}, {p.tokens_per_s:,.0f} tokens/s")
+
+    result = train(cfg, data, work / "train-run", on_progress=progress)
     ours_tokens = result.steps * cfg.batch_size * cfg.seq_len
     figures = {
         "data": str(data),
