@@ -38,8 +38,8 @@ from cadence.generation.generator import generate, piece_controls
 from cadence.generation.plan import BarControl, ControlPlan
 from cadence.generation.sampling import SamplingConfig, sample
 from cadence.models.base import CadenceModel
-from cadence.models.lstm import LSTMModel
-from cadence.models.transformer import TransformerModel
+from cadence.models.lstm import LSTMConfig, LSTMModel
+from cadence.models.transformer import TransformerConfig
 
 TARGET = 3.0  # ≥ 3× the tokens/s of transformers' generate at batch 1 on CPU (issue 5)
 GPT2_BASELINE = "HF transformers GPT-2 generate, same dims, random weights, KV cache"
@@ -81,7 +81,7 @@ def prompt_ids(model: CadenceModel) -> list[int]:
     return [tok.bos_id, *tok.ids(piece_controls(plan(1), "nottingham"))]
 
 
-def gpt2_dims(model: CadenceModel) -> dict[str, int]:
+def gpt2_dims(model: CadenceModel) -> dict[str, Any]:
     """GPT-2 dimensions matching ``model``: layers, width, heads, vocabulary, context.
 
     A Transformer maps one to one (d_ff → n_inner). An LSTM has no heads and no context
@@ -89,24 +89,17 @@ def gpt2_dims(model: CadenceModel) -> dict[str, int]:
     context (the shipped Transformer's window).
     """
     c = model.config
-    if isinstance(model, TransformerModel):
+    if isinstance(c, TransformerConfig):
         return {
-            "n_layer": c.n_layers,
-            "n_embd": c.d_model,
-            "n_head": c.n_heads,
-            "n_inner": c.d_ff,
-            "vocab_size": c.vocab_size,
-            "n_positions": c.max_seq_len,
-        }
-    if isinstance(model, LSTMModel):
+            "n_layer": c.n_layers, "n_embd": c.d_model, "n_head": c.n_heads,
+            "n_inner": c.d_ff, "vocab_size": c.vocab_size, "n_positions": c.max_seq_len,
+        }  # fmt: skip
+    if isinstance(c, LSTMConfig):
         return {
-            "n_layer": c.num_layers,
-            "n_embd": c.hidden_size,
-            "n_head": max(1, c.hidden_size // LSTM_HEAD_DIM),
-            "n_inner": 4 * c.hidden_size,
-            "vocab_size": c.vocab_size,
-            "n_positions": LSTM_CONTEXT,
-        }
+            "n_layer": c.num_layers, "n_embd": c.hidden_size,
+            "n_head": max(1, c.hidden_size // LSTM_HEAD_DIM), "n_inner": 4 * c.hidden_size,
+            "vocab_size": c.vocab_size, "n_positions": LSTM_CONTEXT,
+        }  # fmt: skip
     raise TypeError(f"no GPT-2 twin for {type(model).__name__}")
 
 
@@ -281,10 +274,10 @@ def bench_model(
     hf = best_of(seconds["gpt2_generate"], n)
     naive = best_of(seconds["naive_loop"], naive_n)
     per_music_s = session["tokens_per_music_s"]
-    for figures in (step, step_int8, hf, naive):
-        if figures is not None:
-            figures["real_time_factor"] = figures["tokens_per_s"] / per_music_s
-    figures = {
+    for way in (step, step_int8, hf, naive):
+        if way is not None:
+            way["real_time_factor"] = way["tokens_per_s"] / per_music_s
+    figures: dict[str, Any] = {
         "parameters": model.num_parameters(),
         "gpt2_dims": gpt2_dims(model),
         "gpt2_parameters": sum(p.numel() for p in gpt2.parameters()),
@@ -303,8 +296,8 @@ def bench_model(
     label = "LSTM" if isinstance(model, LSTMModel) else "Transformer"
     session_rate, hf_rate = session["tokens_per_s"], hf["tokens_per_s"]
     precision = "int8 weights" if int8 else "float32"
-    gpt2_base = {"baseline_what": GPT2_BASELINE, "baseline_name": "GPT-2 generate"}
-    naive_base = {"baseline_what": NAIVE_BASELINE, "baseline_name": "naive loop"}
+    gpt2_base: dict[str, Any] = {"baseline_what": GPT2_BASELINE, "baseline_name": "GPT-2 generate"}
+    naive_base: dict[str, Any] = {"baseline_what": NAIVE_BASELINE, "baseline_name": "naive loop"}
     rows = [
         Comparison(f"generate.{name}.session_vs_gpt2",
                    f"{label}: tokens/s, session path ({precision})",
