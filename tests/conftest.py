@@ -105,3 +105,18 @@ def bad_files(tmp_path: Path, scale_midi: Path) -> dict[str, Path]:
     unsupported.write_text("not music")
     out["unsupported"] = unsupported
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained one-layer LSTM checkpoint folder: it composes (nonsense) quickly, which is
+    all that pipeline, storage and HTTP tests need."""
+    from cadence.models import LSTMConfig, build_model
+    from cadence.tokens.tokenizer import CadenceTokenizer
+
+    torch.manual_seed(0)
+    tok = CadenceTokenizer()
+    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
+    folder = tmp_path_factory.mktemp("model") / "tiny"
+    build_model(cfg, tok).save_pretrained(folder)
+    return folder

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 from tests.conftest import ABC_TUNE
 from typer.testing import CliRunner
 
@@ -23,21 +22,9 @@ from cadence.clinic.actors import Actor
 from cadence.clinic.config import ClinicConfig
 from cadence.clinic.db import open_clinic
 from cadence.commands.personal import plan_patient_session, played_variant
-from cadence.models import LSTMConfig, build_model
 from cadence.therapy.preferences import prescribe
-from cadence.tokens.tokenizer import CadenceTokenizer
 
 CODE = "P-E2E234"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    tok = CadenceTokenizer()
-    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    build_model(cfg, tok).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture

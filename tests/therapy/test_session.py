@@ -11,24 +11,11 @@ from pathlib import Path
 
 import pytest
 import symusic
-import torch
 
-from cadence.models import LSTMConfig, build_model
 from cadence.therapy import Prescription
 from cadence.therapy.session import run_session
-from cadence.tokens.tokenizer import CadenceTokenizer
 
 HAVE_AUDIO = shutil.which("fluidsynth") is not None
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    tok = CadenceTokenizer()
-    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    build_model(cfg, tok).save_pretrained(folder)
-    return folder
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:

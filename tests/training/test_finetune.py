@@ -13,7 +13,7 @@ import torch
 from tests.conftest import ABC_TUNE, scale_score
 
 from cadence.errors import CadenceError
-from cadence.models import LSTMConfig, Model, TransformerConfig, build_model
+from cadence.models import Model, TransformerConfig, build_model
 from cadence.models.base import CadenceModel
 from cadence.music.io import load_score
 from cadence.tokens.tokenizer import CadenceTokenizer
@@ -30,24 +30,14 @@ from cadence.training.finetune import (
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    tok = CadenceTokenizer()
-    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    build_model(cfg, tok).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def tune(tmp_path_factory: pytest.TempPathFactory) -> symusic.Score:
     path = tmp_path_factory.mktemp("tune") / "tune.abc"
     path.write_text(ABC_TUNE)
     return load_score(path)
 
 
-def test_finetuned_model_gives_the_tune_a_lower_nll(tiny_dir: Path, tune: symusic.Score) -> None:
-    base = Model.from_pretrained(tiny_dir)
+def test_finetuned_model_gives_the_tune_a_lower_nll(tiny_model: Path, tune: symusic.Score) -> None:
+    base = Model.from_pretrained(tiny_model)
     tunes = encode_tunes(base.tokenizer, [tune])
     assert tunes and tunes[0][0] == base.tokenizer.bos_id and tunes[0][-1] == base.tokenizer.eos_id
     before = nll(base, tunes)
@@ -63,8 +53,8 @@ def test_finetuned_model_gives_the_tune_a_lower_nll(tiny_dir: Path, tune: symusi
     assert 0 < adapter.meta["best_step"] <= adapter.meta["steps"] <= 150
 
 
-def test_anchor_limits_forgetting(tiny_dir: Path, tune: symusic.Score) -> None:
-    base = Model.from_pretrained(tiny_dir)
+def test_anchor_limits_forgetting(tiny_model: Path, tune: symusic.Score) -> None:
+    base = Model.from_pretrained(tiny_model)
     tunes = encode_tunes(base.tokenizer, [tune])
     other = encode_tunes(base.tokenizer, [scale_score()])
     free = apply_adapter(copy.deepcopy(base), finetune(base, tunes, steps=150))
@@ -77,8 +67,8 @@ def test_anchor_limits_forgetting(tiny_dir: Path, tune: symusic.Score) -> None:
     assert nll(held, tunes) < nll(base, tunes)
 
 
-def test_seeded_budgeted_and_reports_progress(tiny_dir: Path, tune: symusic.Score) -> None:
-    base = Model.from_pretrained(tiny_dir)
+def test_seeded_budgeted_and_reports_progress(tiny_model: Path, tune: symusic.Score) -> None:
+    base = Model.from_pretrained(tiny_model)
     tunes = encode_tunes(base.tokenizer, [tune])
     seen: list[tuple[int, int, float]] = []
     a = finetune(base, tunes, steps=20, seed=3, on_progress=lambda *p: seen.append(p))
@@ -90,18 +80,18 @@ def test_seeded_budgeted_and_reports_progress(tiny_dir: Path, tune: symusic.Scor
 
 
 def test_adapter_round_trip_and_merged_checkpoint(
-    tmp_path: Path, tiny_dir: Path, tune: symusic.Score
+    tmp_path: Path, tiny_model: Path, tune: symusic.Score
 ) -> None:
-    base = Model.from_pretrained(tiny_dir)
+    base = Model.from_pretrained(tiny_model)
     tunes = encode_tunes(base.tokenizer, [tune])
     adapter = finetune(base, tunes, steps=50)
-    adapter.meta["base_sha256"] = weights_hash(tiny_dir)
+    adapter.meta["base_sha256"] = weights_hash(tiny_model)
     adapter.save(tmp_path / "adapter")
     meta = json.loads((tmp_path / "adapter" / "adapter.json").read_text())
     assert meta["format"] == "cadence-adapter/1" and meta["rank"] == 8
     loaded = Adapter.load(tmp_path / "adapter")
     assert all(torch.equal(loaded.tensors[k], adapter.tensors[k]) for k in adapter.tensors)
-    merged_dir = adapted_checkpoint(tiny_dir, tmp_path / "adapter", tmp_path / "merged")
+    merged_dir = adapted_checkpoint(tiny_model, tmp_path / "adapter", tmp_path / "merged")
     merged = Model.from_pretrained(merged_dir)
     assert nll(merged, tunes) == pytest.approx(adapter.meta["nll_after"], rel=1e-4)
     # A different base model is refused.
@@ -111,8 +101,8 @@ def test_adapter_round_trip_and_merged_checkpoint(
         adapted_checkpoint(other_dir, tmp_path / "adapter", tmp_path / "merged2")
 
 
-def test_bad_inputs_are_clear_errors(tmp_path: Path, tiny_dir: Path) -> None:
-    base = Model.from_pretrained(tiny_dir)
+def test_bad_inputs_are_clear_errors(tmp_path: Path, tiny_model: Path) -> None:
+    base = Model.from_pretrained(tiny_model)
     with pytest.raises(CadenceError, match="at least one tune"):
         finetune(base, [])
     with pytest.raises(CadenceError, match="vocabulary"):

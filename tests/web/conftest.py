@@ -10,11 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
-from cadence.models import LSTMConfig, build_model
-from cadence.tokens.tokenizer import CadenceTokenizer
 from cadence.web.settings import WebSettings
 
 PASSWORD = "correct horse battery"
@@ -26,16 +23,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CADENCE_"):
             monkeypatch.delenv(name)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    tok = CadenceTokenizer()
-    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    build_model(cfg, tok).save_pretrained(folder)
-    return folder
 
 
 def make_settings(home: Path, model: Path, **overrides: Any) -> WebSettings:
