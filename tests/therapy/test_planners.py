@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence.therapy import Prescription
-from cadence.therapy.iso import DEFAULT_LIMITS, DIMENSIONS, State, plan_iso
+from cadence.therapy.iso import DEFAULT_LIMITS, DIMENSIONS, State, implied_arousal, plan_iso
 from cadence.therapy.ras import MAX_BPM_PER_BAR, gait_levels, plan_gait
 
 EPS = 1e-9
@@ -38,7 +38,9 @@ def test_iso_monotone_and_rate_bounded(
     for b in bars:
         starts.append(starts[-1] + num * 60.0 / b.tempo_bpm)
     assert abs(starts[-1] - minutes * 60) <= max(num * 60.0 / b.tempo_bpm for b in bars)
-    for dim in DIMENSIONS:
+    for b in bars:  # arousal is what the bar's music implies, not planned on its own
+        assert b.arousal == implied_arousal(b.tempo_bpm, b.density, b.velocity_min, b.velocity_max)
+    for dim in (d for d in DIMENSIONS if d != "arousal"):
         a, z = float(getattr(start, dim)), float(getattr(target, dim))
         vals = [_value(b, dim) for b in bars]
         per_bar = getattr(DEFAULT_LIMITS.per_bar, dim)
@@ -65,7 +67,10 @@ def test_iso_reaches_target_when_time_allows(start: State, target: State) -> Non
     # 180 min leaves ample time at the default limits for any pair of states above.
     bars = plan_iso(start, target, 180.0, 4.0)
     assert abs(bars[-1].tempo_bpm - target.tempo_bpm) < 1e-6
-    assert abs(bars[-1].arousal - target.arousal) < 1e-6
+    assert abs(bars[-1].density - target.density) < 1e-6
+    vmax = round(target.velocity_max)
+    implied = implied_arousal(target.tempo_bpm, target.density, max(1, vmax - 30), vmax)
+    assert abs(bars[-1].arousal - implied) < 1e-6
 
 
 @settings(max_examples=60, deadline=None)

@@ -100,7 +100,12 @@ def test_cognition_is_steady_and_pain_follows_preferences() -> None:
     assert len(set(_tempi(c))) == 1
     assert c.reminiscence_years == (1963, 1969)  # ages 13-19 (Rao 2021)
     p = _build("pain", 10, arousal=0.4, valence=0.8)
-    assert p.bars[-1].arousal == pytest.approx(0.4) and p.bars[-1].valence == pytest.approx(0.8)
+    calm = _build("pain", 10, arousal=-0.6, valence=0.8)
+    assert p.bars[-1].valence == pytest.approx(0.8)
+    # The preferred arousal sets the tempo (80 + 30 x arousal BPM), and the planned arousal is
+    # what the music then implies, so a livelier preference plans livelier music.
+    assert p.bars[-1].tempo_bpm == pytest.approx(92.0)
+    assert p.bars[-1].arousal > calm.bars[-1].arousal
 
 
 def test_breathing_cue_is_three_quarters_of_rate() -> None:

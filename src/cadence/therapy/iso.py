@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cadence.generation.plan import BarControl
+from cadence.music.features import arousal_estimate
 
 # Engineering choice (no source): share of the session spent matching the start state.
 MATCH_FRACTION = 0.15
@@ -137,15 +138,32 @@ def plan_iso(
     return tuple(bars)
 
 
+def implied_arousal(
+    tempo_bpm: float, density: float, velocity_min: int, velocity_max: int
+) -> float:
+    """The arousal a bar's own tempo, note density and mean velocity express, under the rule
+    the evaluation measures music with (:func:`cadence.music.features.arousal_estimate`).
+
+    Plans carry this rather than the goal's stated arousal: the model was trained with
+    arousal control tokens computed by that rule from real bars, so a token that disagreed
+    with the bar's forced tempo, density and velocity would be out of distribution, and the
+    planned and measured arousal in ``plan.png`` could never meet. The goal's stated
+    arousal still sets the start tempo (:func:`tempo_from_arousal`).
+    """
+    return arousal_estimate(tempo_bpm, density, (velocity_min + velocity_max) / 2.0)
+
+
 def _bar(values: dict[str, float]) -> BarControl:
-    """A BarControl from planner values; the velocity cap is rounded to a MIDI integer."""
+    """A BarControl from planner values; the velocity cap is rounded to a MIDI integer and the
+    arousal is the one the bar's music implies (:func:`implied_arousal`)."""
     vmax = int(min(max(round(values["velocity_max"]), 1), 127))
+    vmin = max(1, vmax - VELOCITY_SPAN)
     return BarControl(
         tempo_bpm=values["tempo_bpm"],
-        arousal=values["arousal"],
+        arousal=implied_arousal(values["tempo_bpm"], values["density"], vmin, vmax),
         valence=values["valence"],
         density=values["density"],
         register=values["register"],
-        velocity_min=max(1, vmax - VELOCITY_SPAN),
+        velocity_min=vmin,
         velocity_max=vmax,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from cadence.errors import CadenceError
 from cadence.generation.plan import BarControl
 from cadence.therapy.checks import in_range
+from cadence.therapy.iso import implied_arousal
 
 # Validation range for a measured cadence, steps per minute. Engineering choice (no source):
 # wide enough for very slow Parkinsonian and fast healthy walking, narrow enough to catch typos.
@@ -34,8 +35,9 @@ MAX_BPM_PER_BAR = 1.0
 # Beat-layer accents: beat 1 strongest, the rest equal and softer. Engineering choice.
 ACCENT_DOWNBEAT, ACCENT_OTHER = 1.0, 0.6
 # Music targets during gait training. Engineering choices (no source): moderate, positive,
-# steady; the beat layer, not the melody, carries the cue.
-GAIT_AROUSAL, GAIT_VALENCE, GAIT_DENSITY, GAIT_REGISTER = 0.3, 0.4, 2.0, 67.0
+# steady; the beat layer, not the melody, carries the cue. The arousal of each bar is the one
+# its tempo, density and velocity imply (iso.implied_arousal), so it follows the cadence.
+GAIT_VALENCE, GAIT_DENSITY, GAIT_REGISTER = 0.4, 2.0, 67.0
 GAIT_VELOCITY_MIN, GAIT_VELOCITY_MAX = 60, 95
 
 
@@ -115,7 +117,7 @@ def plan_gait(
         bars.append(
             BarControl(
                 tempo_bpm=tempo,
-                arousal=GAIT_AROUSAL,
+                arousal=implied_arousal(tempo, GAIT_DENSITY, GAIT_VELOCITY_MIN, GAIT_VELOCITY_MAX),
                 valence=GAIT_VALENCE,
                 density=GAIT_DENSITY,
                 register=GAIT_REGISTER,
