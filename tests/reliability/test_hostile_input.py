@@ -37,9 +37,7 @@ PAYLOADS = [
     "javascript:alert(document.cookie)",
     "Zoë \u202egnp.exe \u0000 tab\tnewline\nend",
 ]
-# NUL cannot be stored in PostgreSQL text and is no one's name; the text fields keep the rest.
-PAYLOAD_IDS = ["sql-drop", "sql-or", "sql-delete", "script", "img-onerror", "textarea-break",
-               "template", "js-url", "unicode-controls"]  # fmt: skip
+# NUL (in the last) cannot be stored in PostgreSQL text and is no one's name: the tests drop it.
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
@@ -69,12 +67,14 @@ def assert_escaped(page: str, payload: str) -> None:
         assert payload not in page, "the payload reached the page unescaped"
 
 
-@pytest.mark.parametrize("payload", PAYLOADS, ids=PAYLOAD_IDS)
-def test_patient_text_round_trips_in_json_and_is_escaped_in_pages(
-    clinic: Clinic, payload: str
-) -> None:
+def test_patient_text_round_trips_in_json_and_is_escaped_in_pages(clinic: Clinic) -> None:
+    sign_in(clinic.client, "theo")
+    for n, payload in enumerate(PAYLOADS, start=1):
+        check_patient_text(clinic, payload.replace("\u0000", ""), n)
+
+
+def check_patient_text(clinic: Clinic, payload: str, n: int) -> None:
     c = clinic.client
-    payload = payload.replace("\u0000", "")
     body = {"name": payload, "contact": payload, "notes": payload, "birth_year": 1950}
     r = c.post("/api/v1/patients", json=body, headers=clinic.owner)
     assert r.status_code == 201, r.text
@@ -82,23 +82,26 @@ def test_patient_text_round_trips_in_json_and_is_escaped_in_pages(
     got = c.get(f"/api/v1/patients/{code}", headers=clinic.owner).json()
     assert (got["name"], got["contact"], got["notes"]) == (payload, payload, payload)
     listed = c.get("/api/v1/patients", headers=clinic.owner).json()
-    assert [p["name"] for p in listed] == [payload]
+    assert len(listed) == n and payload in {p["name"] for p in listed}
     # The SQL payloads did nothing: every table still answers, the other clinicians exist.
     assert len(c.get("/api/v1/clinicians", headers=clinic.admin).json()) == 3
     # An update with the payload, then the pages.
     r = c.patch(f"/api/v1/patients/{code}", json={"notes": payload + "!"}, headers=clinic.owner)
     assert r.status_code == 200 and r.json()["notes"] == payload + "!"
-    sign_in(c, "theo")
     for url in ("/patients", f"/patients/{code}"):
         page = c.get(url)
         assert page.status_code == 200
         assert_escaped(page.text, payload)
 
 
-@pytest.mark.parametrize("payload", PAYLOADS[:6], ids=PAYLOAD_IDS[:6])
-def test_page_forms_store_hostile_text_and_show_it_escaped(clinic: Clinic, payload: str) -> None:
+def test_page_forms_store_hostile_text_and_show_it_escaped(clinic: Clinic) -> None:
+    csrf = sign_in(clinic.client, "theo")
+    for payload in PAYLOADS[:6]:
+        check_page_forms(clinic, payload, csrf)
+
+
+def check_page_forms(clinic: Clinic, payload: str, csrf: str) -> None:
     c = clinic.client
-    csrf = sign_in(c, "theo")
     r = c.post(
         "/patients",
         data={"name": payload, "contact": payload, "notes": payload, "csrf_token": csrf},
@@ -131,8 +134,13 @@ def tiny_midi() -> bytes:
     return bytes(score.dumps_midi())
 
 
-@pytest.mark.parametrize("payload", PAYLOADS[:6], ids=PAYLOAD_IDS[:6])
-def test_hostile_usernames_are_refused_and_echoed_escaped(clinic: Clinic, payload: str) -> None:
+def test_hostile_usernames_are_refused_and_echoed_escaped(clinic: Clinic) -> None:
+    csrf = sign_in(clinic.client, "ada")
+    for payload in PAYLOADS[:6]:
+        check_username(clinic, payload, csrf)
+
+
+def check_username(clinic: Clinic, payload: str, csrf: str) -> None:
     c = clinic.client
     r = c.post(
         "/api/v1/clinicians",
@@ -143,7 +151,6 @@ def test_hostile_usernames_are_refused_and_echoed_escaped(clinic: Clinic, payloa
     # Sign-in with the payload as a username: a plain 401, not a server error.
     r = c.post("/api/v1/auth/tokens", json={"username": payload, "password": payload})
     assert r.status_code == 401
-    csrf = sign_in(c, "ada")
     page = c.post(
         "/clinicians",
         data={"username": payload, "password": "a long password", "csrf_token": csrf},

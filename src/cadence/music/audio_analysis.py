@@ -19,7 +19,9 @@ An unreadable or silent file raises :class:`CadenceError` naming the file.
 from __future__ import annotations
 
 import math
+import struct
 import warnings
+import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,11 @@ def _read_errors() -> tuple[type[BaseException], ...]:
         audioread.DecodeError,  # NoBackendError is a DecodeError
         EOFError,
         OSError,
+        # audioread's fallback reads WAV/AIFF with the standard library, whose readers raise
+        # these on broken chunk headers (found by fuzzing; tests/reliability).
+        wave.Error,
+        struct.error,
+        RuntimeError,  # wave's chunk reader on a seek past the end
     )
 
 
@@ -101,11 +108,14 @@ def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", DeprecationWarning)  # audioread's own imports
             y, sr = librosa.load(path, sr=SAMPLE_RATE, mono=True, duration=MAX_SECONDS)
-    except _read_errors() as err:
+    # librosa refuses a buffer that is not finite everywhere (NaN or inf in a float WAV).
+    except (*_read_errors(), librosa.util.exceptions.ParameterError) as err:
         raise CadenceError(
             f"audio file {path} could not be read ({type(err).__name__}{': ' if str(err) else ''}"
             f"{err}); give a WAV, FLAC, OGG or MP3 file"
         ) from None
+    if not np.all(np.isfinite(y)):  # a float WAV can hold NaN or infinity
+        raise CadenceError(f"audio file {path} holds samples that are not finite numbers")
     if y.size < sr:  # under one second: nothing to analyse
         raise CadenceError(f"audio file {path} is shorter than one second")
     return y, int(sr)

@@ -8,6 +8,7 @@ surface.
 from __future__ import annotations
 
 import zipfile
+from xml.etree.ElementTree import ParseError
 
 from music21.abcFormat import ABCFileException, ABCHandlerException, ABCTokenException
 from music21.converter import ConverterException, ConverterFileException
@@ -44,6 +45,7 @@ LOADING_ERRORS: tuple[type[BaseException], ...] = (
     OverflowError,
     UnicodeDecodeError,
     zipfile.BadZipFile,
+    ParseError,  # malformed MusicXML (music21 parses it with ElementTree)
     Music21Exception,
     ABCFileException,
     ABCHandlerException,

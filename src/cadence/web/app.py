@@ -18,8 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from cadence import __version__
-from cadence.web import api, errors, pages, redact
-from cadence.web.jobs import LocalRunner, fail_orphans, make_runner, open_clinic_for
+from cadence.web import api, errors, hardening, pages
+from cadence.web.jobs import (
+    LocalRunner,
+    fail_orphans,
+    make_runner,
+    open_clinic_for,
+    sweep_orphans,
+)
 from cadence.web.limits import BodyLimit
 from cadence.web.settings import WebSettings
 from cadence.web.state import WebState
@@ -33,7 +39,6 @@ BODY_SLACK = 256 * 1024
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the ``CADENCE_`` environment)."""
     settings = settings or WebSettings()
-    redact.install()  # listening-link tokens never reach the access log
     settings.home.mkdir(parents=True, exist_ok=True)
     clinic = open_clinic_for(settings)
     runner = make_runner(settings)
@@ -41,6 +46,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         n = fail_orphans(clinic)
         if n:
             log.warning("%d jobs of a stopped server marked failed", n)
+    swept = sweep_orphans(settings, clinic)  # what a killed process left on disk
+    if any(swept.values()):
+        log.warning("removed after an unclean stop: %s", swept)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
 
@@ -90,6 +98,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return response
 
     errors.install(app)
+    hardening.install(app)  # tokens out of the access log; out-of-range ids are 422
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -245,6 +245,52 @@ def fail_orphans(clinic: Clinic) -> int:
     return n
 
 
+# A stored file younger than this may belong to a transaction another worker has not committed
+# yet; only older files without a database row are orphans.
+ORPHAN_GRACE_S = 120.0
+
+
+def sweep_orphans(
+    settings: WebSettings, clinic: Clinic, *, grace_s: float = ORPHAN_GRACE_S
+) -> dict[str, int]:
+    """What a killed process leaves on disk, removed at start-up (tests/reliability kills
+    `cadence serve` with SIGKILL mid-job to find it):
+
+    - job folders (``<home>/jobs/<id>``) of jobs that are no longer queued or running;
+    - ``.incoming-*`` temporary copies in the file store, and stored files no database row
+      points at (a transaction that never committed), both older than ``grace_s``.
+
+    Returns how many of each were removed.
+    """
+    from cadence.clinic.models import StoredFile
+
+    removed = {"job_folders": 0, "temp_files": 0, "unreferenced_files": 0}
+    with clinic.session() as db:
+        live = {
+            str(i) for i in db.scalars(select(Job.id).where(Job.status.in_(("queued", "running"))))
+        }
+        known = {f"{sha}{suffix}" for sha, suffix in db.execute(
+            select(StoredFile.sha256, StoredFile.suffix))}  # fmt: skip
+    if settings.jobs_dir.is_dir():
+        for folder in settings.jobs_dir.iterdir():
+            if folder.is_dir() and folder.name.isdigit() and folder.name not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed["job_folders"] += 1
+    cutoff = time.time() - grace_s
+    for path in clinic.files.all_files():
+        try:
+            old = path.stat().st_mtime < cutoff
+        except FileNotFoundError:  # removed meanwhile by its own transaction
+            continue
+        if not old:
+            continue
+        kind = "temp_files" if path.name.startswith(".incoming-") else "unreferenced_files"
+        if kind == "temp_files" or path.name not in known:
+            path.unlink(missing_ok=True)
+            removed[kind] += 1
+    return removed
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

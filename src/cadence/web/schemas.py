@@ -6,10 +6,10 @@ database row ever leaves as it is.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cadence.therapy.goals import GOALS
 
@@ -23,6 +23,15 @@ class In(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _zoned(cls, value: Any) -> Any:
+        """SQLite hands datetimes back without a zone (every stored time is UTC): send them
+        with one, as the schema's RFC 3339 ``date-time`` requires (found by schemathesis)."""
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 # --- auth -----------------------------------------------------------------------------------
@@ -120,7 +129,9 @@ class PreferencesIn(In):
     disliked_instruments: list[str] = Field(default_factory=list, max_length=50)
     liked_styles: list[str] = Field(default_factory=list, max_length=50)
     disliked_styles: list[str] = Field(default_factory=list, max_length=50)
-    youth_years: tuple[int, int] | None = None
+    # A two-item list, not tuple[int, int]: FastAPI writes a fixed-length tuple as the draft-4
+    # "items": [...] form, which is not a valid OpenAPI 3.1 schema (found by schemathesis).
+    youth_years: list[int] | None = Field(default=None, min_length=2, max_length=2)
 
 
 class PreferencesOut(Out):
@@ -129,7 +140,7 @@ class PreferencesOut(Out):
     disliked_instruments: list[str]
     liked_styles: list[str]
     disliked_styles: list[str]
-    youth_years: tuple[int, int] | None
+    youth_years: list[int] | None
     updated_at: datetime
 
 

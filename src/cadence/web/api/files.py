@@ -8,15 +8,22 @@ from fastapi.responses import FileResponse
 
 from cadence.clinic import sessions
 from cadence.web.deps import ApiCaller, Db
-from cadence.web.files import download_name, file_response
+from cadence.web.files import MEDIA_TYPES, download_name, file_response
 
 router = APIRouter(tags=["files"])
+# Every media type a session file may have, declared in the OpenAPI schema.
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_CONTENT = dict.fromkeys(sorted(set(MEDIA_TYPES.values())), BINARY)
 
 
 @router.get(
     "/sessions/{session_id}/files/{kind}",
     response_class=FileResponse,
-    responses={206: {"description": "the requested byte range"}, 404: {"description": "none"}},
+    responses={
+        200: {"content": FILE_CONTENT},
+        206: {"description": "the requested byte range"},
+        404: {"description": "none"},
+    },
 )
 def session_file(session_id: int, kind: str, caller: ApiCaller, db: Db) -> FileResponse:
     """One file of a session by kind: wav, ogg, flac, mid, musicxml, svg, png (the plan)..."""

@@ -29,6 +29,12 @@ REPORT_FILES = {
     "observations.fhir.json": ("fhir", "application/fhir+json"),
 }
 DOWNLOADS = ("outcomes.csv", "stats.csv", "observations.fhir.json")
+# The report files' media types, declared in the OpenAPI schema (schemathesis checks them).
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {media: {"schema": {"type": "string", "format": "binary"}}
+                      for _, media in REPORT_FILES.values()}},
+    404: {"description": "no such report or file"},
+}  # fmt: skip
 
 
 def report_dict(report: reports.Report, base: str) -> dict[str, Any]:
@@ -65,7 +71,7 @@ def get_patient_report(code: str, caller: ApiCaller, db: Db) -> dict[str, Any]:
     return report_dict(report, f"/api/v1/patients/{code}/report")
 
 
-@router.get("/patients/{code}/report/{name}", responses={200: {"content": {"image/png": {}}}})
+@router.get("/patients/{code}/report/{name}", responses=FILE_RESPONSES)
 def get_patient_report_file(code: str, name: str, caller: ApiCaller, db: Db) -> Response:
     """One file of the patient's report: trends.png/.svg, changes.png/.svg, outcomes.csv,
     stats.csv, observations.fhir.json (FHIR R4 bundle)."""
@@ -81,7 +87,7 @@ def get_goal_report(goal: str, caller: ApiCaller, db: Db) -> dict[str, Any]:
     return report_dict(report, f"/api/v1/reports/goals/{goal}")
 
 
-@router.get("/reports/goals/{goal}/{name}")
+@router.get("/reports/goals/{goal}/{name}", responses=FILE_RESPONSES)
 def get_goal_report_file(goal: str, name: str, caller: ApiCaller, db: Db) -> Response:
     with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
         return _file(reports.goal_report(db, caller.actor, goal, Path(folder)), name)
