@@ -216,11 +216,17 @@ def session(
         birth_year=birth_year,
     )
     sampling = _sampling(temperature, top_k, top_p)
+    stages = {"render": "render audio and score", "measure": "measure adherence"}
     with _progress() as bar:
         task = bar.add_task("compose", total=len(prescription.bars))
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        def stage(name: str) -> None:
+            nonlocal task
+            bar.update(task, visible=False)
+            task = bar.add_task(stages.get(name, name), total=None)
 
         result = run_session(
             prescription,
@@ -231,6 +237,7 @@ def session(
             sampling=sampling,
             formats=tuple(audio_format),
             on_bar=update,
+            on_stage=stage,
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

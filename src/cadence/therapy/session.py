@@ -149,8 +149,13 @@ def run_session(
     formats: tuple[str, ...] = ("wav",),
     svg_pages: int = 2,
     on_bar: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> SessionResult:
-    """Run one session; every input is checked before anything is written."""
+    """Run one session; every input is checked before anything is written.
+
+    on_bar(done, total) reports composition bar by bar; on_stage("render") and
+    on_stage("measure") announce the stages after it (audio, score, then adherence).
+    """
     unknown = [f for f in formats if f not in AUDIO_FORMATS]
     if unknown:
         raise CadenceError(f"unknown audio format {unknown[0]!r}; use {', '.join(AUDIO_FORMATS)}")
@@ -167,7 +172,7 @@ def run_session(
     try:
         return _compose_and_render(
             prescription, plan, net, model, out, pipeline, primer_ids, primer_mode, sampling,
-            formats, svg_pages, on_bar,
+            formats, svg_pages, on_bar, on_stage or (lambda _stage: None),
         )  # fmt: skip
     finally:
         pipeline.close()
@@ -197,6 +202,7 @@ def _compose_and_render(
     formats: tuple[str, ...],
     svg_pages: int,
     on_bar: Callable[[int, int], None] | None,
+    on_stage: Callable[[str], None],
 ) -> SessionResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -212,6 +218,7 @@ def _compose_and_render(
         partial_bars=pipeline.bars_per_segment,
     )
     timings["generate_s"] = time.perf_counter() - t0
+    on_stage("render")
 
     t0 = time.perf_counter()
     files = {"prescription": out / "prescription.json", "midi": out / "session.mid"}
@@ -231,6 +238,7 @@ def _compose_and_render(
         timings["render_score_s"] = time.perf_counter() - t0
         files.update(audio_job.result())
     timings["render_s"] = time.perf_counter() - t0
+    on_stage("measure")
 
     t0 = time.perf_counter()
     n_bars = len(plan.bars)
