@@ -47,11 +47,33 @@ def test_int8_steps_track_float_steps_and_forward_state(lstm: torch.nn.Module) -
     assert torch.equal(after, ref)  # leaving the block restores float32 decoding
 
 
-def test_families_without_int8_and_training_decode_in_float() -> None:
+def test_transformer_int8_steps_track_float_steps() -> None:
+    torch.manual_seed(0)
     tok = CadenceTokenizer()
-    cfg = TransformerConfig(d_model=32, n_layers=1, n_heads=4, d_ff=64, max_seq_len=8)
-    with build_model(cfg, tok).eval().int8_decoding() as on:
-        assert on is False
+    cfg = TransformerConfig(d_model=32, n_layers=2, n_heads=4, d_ff=64, max_seq_len=8)
+    model = build_model(cfg, tok).eval()
+    ids = torch.randint(0, tok.vocab_size, (20,), generator=torch.Generator().manual_seed(3))
+
+    def run() -> torch.Tensor:
+        out, state = [], None
+        for t in range(len(ids)):  # past the 8-position window: the cache slides
+            logits, state = model.step(ids[t : t + 1], state)
+            out.append(logits)
+        return torch.cat(out)
+
+    with torch.inference_mode():
+        ref = run()
+        with model.int8_decoding() as on:
+            assert on
+            quantized = run()
+        after = run()
+    assert (quantized - ref).abs().max() < 0.05 * ref.abs().max()
+    assert not torch.equal(quantized, ref)
+    assert torch.equal(after, ref)
+
+
+def test_training_decodes_in_float() -> None:
+    tok = CadenceTokenizer()
     model = build_model(LSTMConfig(embed_dim=8, hidden_size=8, num_layers=1), tok).train()
     with model.int8_decoding() as on:
         assert on is False

@@ -12,12 +12,15 @@ Shapes: B batch, T new positions, P cached positions, C d_model, H heads, D head
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cadence.models import int8
 from cadence.models.base import CadenceModel
 from cadence.models.config import Config
 
@@ -189,6 +192,7 @@ class TransformerModel(CadenceModel):
         self.norm = nn.RMSNorm(config.d_model)
         empty = torch.empty(0, 0)
         self._rope_table: tuple[int, torch.Tensor, torch.Tensor] = (0, empty, empty)
+        self._int8: dict[int, int8.Packed] | None = None  # weight id → packed, while decoding
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale the residual projections by depth
             for w in (block.attn.proj.weight, block.out.weight):
@@ -253,6 +257,31 @@ class TransformerModel(CadenceModel):
         with torch.no_grad():
             return self._decode(tokens, state if state is not None else KVCache())
 
+    @contextmanager
+    def int8_decoding(self) -> Iterator[bool]:
+        """Within this block, eval-mode ``step`` multiplies by int8 copies of the weights
+        (:mod:`cadence.models.int8`); ``forward_state`` on longer chunks stays float32. Yields
+        whether int8 is in use (not on GPU, while training, or without fbgemm)."""
+        if self.training or self.device.type != "cpu" or not int8.available():
+            yield False
+            return
+        weights = [self.embed.weight]
+        for block in self.blocks:
+            weights += [block.attn.qkv.weight, block.attn.proj.weight]
+            weights += [block.fc.weight, block.out.weight]
+        self._int8 = {id(w): int8.pack(w, None) for w in weights}
+        try:
+            yield True
+        finally:
+            self._int8 = None
+
+    def _linear(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``F.linear(x, weight)`` for x [B, 1, in] or [B, in]; int8 inside ``int8_decoding``."""
+        if self._int8 is None:
+            return F.linear(x, weight)
+        y = int8.linear(x.reshape(x.shape[0], -1), self._int8[id(weight)])
+        return y.view(*x.shape[:-1], -1)
+
     def _rope_at(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows [1, D] at ``pos`` of ``cat(cos, cos)`` and ``cat(-sin, sin)``, from a table of
         ROPE_BLOCK positions made by ``rope_angles`` (the same float64 arithmetic, element by
@@ -302,7 +331,9 @@ class TransformerModel(CadenceModel):
         x = F.embedding(tokens[:, None], self.embed.weight)  # [B, 1, C]
         for block, k_buf, v_buf in zip(self.blocks, buf.layer_keys, buf.layer_values, strict=True):
             attn, n1, n2 = block.attn, block.norm1, block.norm2
-            qkv = F.linear(F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight)
+            qkv = self._linear(
+                F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight
+            )
             qk = qkv.narrow(2, 0, 2 * C).view(B, 1, 2 * H, D)  # queries and keys, [B, 1, 2H, D]
             qk = (qk * cos).add_(torch.roll(qk, D // 2, dims=-1) * sin)  # = apply_rope(qk)
             k_buf.select(2, hi).copy_(qk.select(1, 0).narrow(1, H, H))  # [B, H, D]
@@ -312,11 +343,11 @@ class TransformerModel(CadenceModel):
                 k_buf.narrow(2, lo, n),  # [B, H, P + 1, D]
                 v_buf.narrow(2, lo, n),
             )
-            x = x + F.linear(y.transpose(1, 2).contiguous().view(B, 1, C), attn.proj.weight)
-            h = F.linear(F.rms_norm(x, n2.normalized_shape, n2.weight, n2.eps), block.fc.weight)
-            x = x + F.linear(F.gelu(h), block.out.weight)  # [B, 1, C]
+            x = x + self._linear(y.transpose(1, 2).contiguous().view(B, 1, C), attn.proj.weight)
+            h = self._linear(F.rms_norm(x, n2.normalized_shape, n2.weight, n2.eps), block.fc.weight)
+            x = x + self._linear(F.gelu(h), block.out.weight)  # [B, 1, C]
         x = F.rms_norm(x, self.norm.normalized_shape, self.norm.weight, self.norm.eps)
-        logits = F.linear(x.select(1, 0), self.embed.weight)  # [B, V]
+        logits = self._linear(x.select(1, 0), self.embed.weight)  # [B, V]
         hi += 1
         buf.frontier = hi
         lo = max(lo, hi - (self.config.max_seq_len - 1))  # the next query sees these + itself
