@@ -16,6 +16,7 @@ import asyncio
 import os
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ WRITERS = 100
 JOBS = 10
 
 
-async def _load(url: str, token: str, acked: dict[str, list[Any]], stop: asyncio.Event) -> None:
+async def _load(
+    url: str, token: str, acked: dict[str, list[Any]], stop: asyncio.Event, tag: str
+) -> None:
     """WRITERS concurrent clinicians adding patients and outcomes, JOBS generation jobs."""
     auth = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=WRITERS + JOBS)
@@ -47,20 +50,24 @@ async def _load(url: str, token: str, acked: dict[str, list[Any]], stop: asyncio
                     r = await c.post(
                         "/api/v1/patients",
                         headers=auth,
-                        json={"name": f"Crash {i}-{n}", "code": f"C{i}-{n}"},
+                        json={"name": f"Crash {i}-{n}", "code": f"{tag}C{i}-{n}"},
                     )
+                    acked["statuses"].append(r.status_code)
                     if r.status_code == 201:
                         acked["patients"].append(r.json()["code"])
                         r = await c.post(
-                            f"/api/v1/patients/C{i}-{n}/consent", headers=auth, json={"given": True}
+                            f"/api/v1/patients/{tag}C{i}-{n}/consent",
+                            headers=auth,
+                            json={"given": True},
                         )
                         if r.status_code == 201:
-                            acked["consents"].append(f"C{i}-{n}")
-                except httpx.HTTPError:  # the server died mid-request: not acknowledged
+                            acked["consents"].append(f"{tag}C{i}-{n}")
+                except httpx.HTTPError as err:  # the server died mid-request: not acknowledged
+                    acked["statuses"].append(type(err).__name__)
                     return
 
         async def job(i: int) -> None:
-            code = f"J{i}"
+            code = f"{tag}J{i}"
             try:
                 r = await c.post(
                     "/api/v1/patients", headers=auth, json={"name": f"Job {i}", "code": code}
@@ -79,12 +86,12 @@ async def _load(url: str, token: str, acked: dict[str, list[Any]], stop: asyncio
         await asyncio.gather(*[writer(i) for i in range(WRITERS)], *[job(i) for i in range(JOBS)])
 
 
-def _crash_once(server: Server, token: str, kill_after_s: float) -> dict[str, list[Any]]:
-    acked: dict[str, list[Any]] = {"patients": [], "consents": [], "jobs": []}
+def _crash_once(server: Server, token: str, kill_after_s: float, tag: str) -> dict[str, list[Any]]:
+    acked: dict[str, list[Any]] = {"patients": [], "consents": [], "jobs": [], "statuses": []}
 
     async def main() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(_load(server.url, token, acked, stop))
+        task = asyncio.create_task(_load(server.url, token, acked, stop, tag))
         await asyncio.sleep(kill_after_s)
         server.kill()  # SIGKILL to the whole process group, in the middle of the load
         stop.set()
@@ -113,14 +120,14 @@ def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name
         home, tiny_model, **({"database_url": database_url} if database_url else {})
     )
     server = Server(env, tmp_path / "serve.log", workers=2).start()
-    add_clinician(settings, "ada", "admin")
+    add_clinician(settings, "theo", "therapist")
     r = httpx.post(
-        f"{server.url}/api/v1/auth/tokens", json={"username": "ada", "password": PASSWORD}
+        f"{server.url}/api/v1/auth/tokens", json={"username": "theo", "password": PASSWORD}
     )
     token = r.json()["token"]
     rounds = []
-    for kill_after in (3.0, 6.0):
-        acked = _crash_once(server, token, kill_after)
+    for round_no, kill_after in enumerate((4.0, 8.0)):
+        acked = _crash_once(server, token, kill_after, f"R{round_no}")
         left_by_kill = _files_left(home)
         server.start()
         with httpx.Client(
@@ -144,7 +151,8 @@ def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name
         rounds.append(
             {
                 "kill_after_s": kill_after,
-                "acknowledged": {k: len(v) for k, v in acked.items()},
+                "acknowledged": {k: len(v) for k, v in acked.items() if k != "statuses"},
+                "write_statuses": dict(Counter(str(s) for s in acked["statuses"])),
                 "missing_patients": missing,
                 "missing_consents": no_consent,
                 "jobs": {
