@@ -406,10 +406,18 @@ def test_pip_audit_finds_no_known_vulnerability(tmp_path: Path) -> None:
         for d in data.get("dependencies", [])
         if d.get("vulns")
     }
-    skipped = [d["name"] for d in data.get("dependencies", []) if d.get("skip_reason")]
-    write_report("pip_audit", {"audited": len(data.get("dependencies", [])) - len(skipped),
+    deps = data.get("dependencies", [])
+    skipped = [d["name"] for d in deps if d.get("skip_reason")]
+    write_report("pip_audit", {"installed": len(deps), "audited": len(deps) - len(skipped),
                                "skipped": skipped, "vulnerable": vulnerable,
                                "returncode": proc.returncode})  # fmt: skip
+    if deps and len(skipped) == len(deps):
+        # "No known vulnerabilities" over zero audited packages proves nothing: here pypi.org
+        # answers the connection but not the JSON API pip-audit needs (a sandboxed mirror).
+        pytest.skip(
+            f"pip-audit could not fetch advisories: PyPI answered 'not found' for all "
+            f"{len(deps)} installed packages, so none was audited"
+        )
     assert proc.returncode == 0 and not vulnerable, (vulnerable, proc.stderr[-2000:])
 
 
