@@ -120,3 +120,11 @@ def test_ordinary_abc_meters_still_load() -> None:
     for meter in ("4/4", "6/8", "C", "C|", "12/8", "none"):
         score = abc_to_score(f"X:1\nT:t\nM:{meter}\nL:1/8\nK:G\nGABc dedB|")
         assert sum(len(t.notes) for t in score.tracks) == 8, meter
+
+
+def test_an_absurd_meter_in_another_tune_of_the_file_does_not_block_this_one() -> None:
+    text = "X:1\nT:bad\nM:4916/8\nK:G\nGABc|\n\nX:2\nT:good\nM:4/4\nL:1/8\nK:G\nGABc dedB|\n"
+    score = abc_to_score(text, number=2)
+    assert sum(len(t.notes) for t in score.tracks) == 8
+    with pytest.raises(UnreadableMusic, match="absurd meter"):
+        abc_to_score(text, number=1)

@@ -84,11 +84,25 @@ def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
     if number is None:
         numbers = abc_reference_numbers(text)
         number = numbers[0] if numbers else None
-    _check_meters(text)
+    _check_meters(_tune_text(text, number))
     handler = abcFormat.ABCFile().readstr(text, number=number)
     parsed = abcFormat.translate.abcToStreamScore(handler)
     _close_open_repeats(parsed)
     return stream_to_score(parsed)
+
+
+def _tune_text(text: str, number: int | None) -> str:
+    """The lines of tune ``number`` (from its ``X:`` line to the next), or all of ``text``."""
+    if number is None:
+        return text
+    lines, inside = [], False
+    for line in text.splitlines():
+        stripped = line.replace(" ", "")
+        if stripped.startswith("X:"):
+            inside = stripped[2:].strip() == str(number)
+        if inside:
+            lines.append(line)
+    return "\n".join(lines) if lines else text
 
 
 def _check_meters(text: str) -> None:
