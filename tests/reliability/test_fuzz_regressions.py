@@ -128,3 +128,22 @@ def test_an_absurd_meter_in_another_tune_of_the_file_does_not_block_this_one() -
     assert sum(len(t.notes) for t in score.tracks) == 8
     with pytest.raises(UnreadableMusic, match="absurd meter"):
         abc_to_score(text, number=1)
+
+
+@pytest.mark.parametrize(
+    "body", ["A3 |M:99999/1\nGABc|", "GABc|Az9999992:|", "GABc z999999|", "ABc d2e|Z4096|"]
+)
+def test_absurd_meters_after_a_bar_line_and_absurd_lengths_are_refused(body: str) -> None:
+    """Fuzzing found both: music21 reads ``M:`` after a bar line too, and a rest of 9,999,992
+    eighths made it partition the bar beat by beat (over a million objects)."""
+    with pytest.raises(UnreadableMusic, match="absurd"):
+        abc_to_score(f"X:1\nT:t\nM:4/4\nL:1/8\nK:G\n{body}\n")
+
+
+def test_no_nottingham_tune_trips_the_abc_guards() -> None:
+    from cadence.music import io as music_io
+
+    for path in sorted(NOTTINGHAM_ABC.glob("*.abc")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        music_io._check_meters(text)
+        music_io._check_lengths(text)

@@ -29,7 +29,14 @@ CHORD_PART_NAME = "chords"
 # The largest meter numerator read from ABC (engineering limit: folk meters stay under 16; 64
 # still parses in under 0.1 s).
 MAX_METER_NUMERATOR = 64
-_METER_FIELD = re.compile(r"(?:^|\[)M:([^\]\n]*)", re.MULTILINE)
+# The longest note or rest read from ABC, in unit lengths (engineering limit: 256 eighths is 32
+# bars of 4/4; folk tunes stay under 16).
+MAX_NOTE_LENGTH = 256
+_FIELD_LINE = re.compile(r"^\s*(?:[A-Za-z]:|%)")
+_NOT_NOTES = re.compile(r'"[^"]*"|![^!]*!|\[[A-Za-z]:[^\]]*\]')
+_NOTE_LENGTH = re.compile(r"[A-Ga-gxzZ][,']*(\d{3,})")
+# Anywhere in a line: music21 also reads a meter field that follows a bar line ("A3 |M:6/8").
+_METER_FIELD = re.compile(r"M:([^\]\n|]*)")
 
 
 def load_midi_bytes(data: bytes) -> symusic.Score:
@@ -84,7 +91,9 @@ def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
     if number is None:
         numbers = abc_reference_numbers(text)
         number = numbers[0] if numbers else None
-    _check_meters(_tune_text(text, number))
+    tune = _tune_text(text, number)
+    _check_meters(tune)
+    _check_lengths(tune)
     handler = abcFormat.ABCFile().readstr(text, number=number)
     parsed = abcFormat.translate.abcToStreamScore(handler)
     _close_open_repeats(parsed)
@@ -106,7 +115,8 @@ def _tune_text(text: str, number: int | None) -> str:
 
 
 def _check_meters(text: str) -> None:
-    """Refuse a meter field (``M:`` or ``[M:``) whose numerator is absurd, as music21 reads it
+    """Refuse a meter field (``M:``, ``[M:``, or ``M:`` after a bar line) whose numerator is
+    absurd, as music21 reads it
     (every digit before the ``/``, joined). Building its accent weights grows about as n^3: 400
     takes 3.5 s, and a corrupt ``M:4z...9...1...6/8`` (4916) ran for minutes (found by fuzzing;
     tests/reliability)."""
@@ -117,6 +127,18 @@ def _check_meters(text: str) -> None:
         digits = "".join(c for c in field.split("/", 1)[0] if c in "0123456789")
         if digits and int(digits) > MAX_METER_NUMERATOR:
             raise UnreadableMusic("absurd meter", f"M:{field.strip()[:40]!r}")
+
+
+def _check_lengths(text: str) -> None:
+    """Refuse a note or rest longer than MAX_NOTE_LENGTH unit lengths (``z9999992``): music21
+    partitions such a bar beat by beat, over a million objects and minutes of work (found by
+    fuzzing; tests/reliability). Field lines, chord symbols and decorations are not music."""
+    for line in text.splitlines():
+        if _FIELD_LINE.match(line):
+            continue
+        for match in _NOTE_LENGTH.finditer(_NOT_NOTES.sub("", line)):
+            if int(match.group(1)) > MAX_NOTE_LENGTH:
+                raise UnreadableMusic("absurd note length", match.group(0)[:20])
 
 
 def _close_open_repeats(parsed: stream.Stream) -> None:
