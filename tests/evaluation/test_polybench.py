@@ -23,8 +23,8 @@ from cadence.evaluation.polybench import (
 )
 from cadence.evaluation.polybench.config import CONFIGS_DIR, default_config, load_config
 from cadence.evaluation.polybench.data import DATASETS, batches, default_root, transpose
-from cadence.evaluation.polybench.models import NADEHead, PianoRollRNN
-from cadence.evaluation.polybench.run import windows
+from cadence.evaluation.polybench.models import TCN, Ensemble, NADEHead, PianoRollRNN
+from cadence.evaluation.polybench.run import model_label, windows
 
 POLY = default_root()
 needs_data = pytest.mark.skipif(
@@ -167,24 +167,76 @@ def test_nade_is_normalised_and_matches_dense_form() -> None:
         )
 
 
-def test_models_are_causal_in_time() -> None:
+@pytest.mark.parametrize("arch", ["rnn", "tcn"])
+@pytest.mark.parametrize("kind", ["bernoulli", "autoregressive"])
+def test_models_are_causal_in_time(arch: str, kind: str) -> None:
     torch.manual_seed(0)
-    for kind in ("bernoulli", "autoregressive"):
-        net = PianoRollRNN(PolyConfig(model=kind, hidden_size=16, nade_hidden=8)).eval()
-        x = (torch.rand(1, 6, 88) < 0.1).float()
+    cfg = PolyConfig(model=kind, arch=arch, hidden_size=16, nade_hidden=8, levels=3, kernel_size=3)
+    net = PianoRollRNN(cfg).eval()
+    x = (torch.rand(1, 12, 88) < 0.1).float()
+    for t in (0, 4, 11):
         y = x.clone()
-        y[0, 4] = 1 - y[0, 4]  # change input frame 4 only
+        y[0, t] = 1 - y[0, t]  # change input frame t only
         with torch.no_grad():
             a, b = net.frame_nll(x, x), net.frame_nll(y, x)
-        assert torch.equal(a[0, :4], b[0, :4]) and not torch.equal(a[0, 4], b[0, 4])
+        assert torch.equal(a[0, :t], b[0, :t])  # frames before t cannot see it
+        assert not torch.equal(a[0, t], b[0, t])  # frame t does
+
+
+def test_tcn_shapes_and_receptive_field() -> None:
+    torch.manual_seed(0)
+    tcn = TCN(88, channels=12, levels=3, kernel=3, dropout=0.0).eval()
+    assert tcn.receptive_field == 1 + 2 * 2 * 7  # 29 frames
+    x = (torch.rand(2, 40, 88) < 0.1).float()
+    with torch.no_grad():
+        assert tcn(x).shape == (2, 40, 12)
+        for p in tcn.parameters():  # all positive: no ReLU is ever 0, every path carries
+            p.fill_(0.05)
+        zeros = torch.zeros(1, 40, 88)
+        y = zeros.clone()
+        y[0, 5] = 1  # frame 5 is seen by frames 5 .. 5 + 28, and by no others
+        changed = (tcn(y) - tcn(zeros)).abs().amax(dim=(0, 2)) > 0
+    assert changed.nonzero().flatten().tolist() == list(range(5, 34))
+    net = PianoRollRNN(PolyConfig(arch="tcn", hidden_size=12, levels=3, kernel_size=3))
+    assert net.states(x).shape == (2, 40, 12)
+    assert net.frame_nll(x[:, :-1], x[:, 1:]).shape == (2, 39)
+
+
+def test_ensemble_averages_key_probabilities() -> None:
+    torch.manual_seed(0)
+    members = [
+        PianoRollRNN(PolyConfig(arch=arch, hidden_size=8, levels=2, kernel_size=2)).eval()
+        for arch in ("rnn", "tcn", "rnn")
+    ]
+    ens = Ensemble(members).eval()
+    x = (torch.rand(2, 7, 88) < 0.2).float()
+    inp, tgt = x[:, :-1], x[:, 1:]
+    with torch.no_grad():
+        mean = torch.stack([torch.sigmoid(m.head.logits(m.states(inp))) for m in members]).mean(0)
+        assert torch.allclose(ens.probs(inp), mean)
+        expected = -(tgt * mean.log() + (1 - tgt) * (1 - mean).log()).sum(-1)
+        assert torch.allclose(ens.frame_nll(inp, tgt), expected, atol=1e-4)
+        # each key is a normalised Bernoulli: p(on) + p(off) = 1
+        on = ens.key_log_probs(inp, torch.ones_like(tgt)).exp()
+        off = ens.key_log_probs(inp, torch.zeros_like(tgt)).exp()
+        assert torch.allclose(on + off, torch.ones_like(on), atol=1e-5)
+        # one member alone is that member
+        assert torch.allclose(
+            Ensemble(members[:1]).frame_nll(inp, tgt), members[0].frame_nll(inp, tgt), atol=1e-5
+        )
+    with pytest.raises(ValueError, match="bernoulli"):
+        Ensemble([PianoRollRNN(PolyConfig(model="autoregressive", hidden_size=8))])
 
 
 @needs_data
-@pytest.mark.parametrize("kind", ["bernoulli", "autoregressive"])
-def test_a_few_steps_reduce_nll_on_jsb_slice(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "arch"), [("bernoulli", "rnn"), ("autoregressive", "rnn"), ("bernoulli", "tcn")]
+)
+def test_a_few_steps_reduce_nll_on_jsb_slice(kind: str, arch: str) -> None:
     torch.manual_seed(0)
     seqs = [s[:32] for s in load_split("jsb", "train", POLY)[:8]]
-    net = PianoRollRNN(PolyConfig(model=kind, hidden_size=24, nade_hidden=16, dropout=0.0))
+    cfg = PolyConfig(model=kind, arch=arch, hidden_size=24, nade_hidden=16, dropout=0.0, levels=2)
+    net = PianoRollRNN(cfg)
     before = score(net, seqs).nats_per_frame
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     net.train()
@@ -216,6 +268,24 @@ def test_config_rejects_unknown_key_and_bad_value(tmp_path: Path) -> None:
         PolyConfig(dropout=1.5)
     with pytest.raises(CadenceError, match="unknown polybench model"):
         default_config("jsb", "transformer")
+    with pytest.raises(CadenceError, match=r"config arch = 'cnn': expected one of"):
+        PolyConfig(arch="cnn")
+    with pytest.raises(CadenceError, match="kernel_size = 1"):
+        PolyConfig(kernel_size=1)
+    with pytest.raises(CadenceError, match=r"ema = 1\.0"):
+        PolyConfig(ema=1.0)
+    with pytest.raises(CadenceError, match="ensemble = 3: expected 1 for the autoregressive"):
+        PolyConfig(model="autoregressive", ensemble=3)
+    path.write_text('model = "bernoulli"\nrnn = "gru"\n')  # a file from before `arch`
+    assert load_config(path).arch == "rnn"
+
+
+def test_every_shipped_config_file_loads() -> None:
+    files = sorted(CONFIGS_DIR.glob("*.toml"))
+    assert len(files) >= 8
+    for path in files:
+        cfg = load_config(path)
+        assert path.name.startswith(tuple(DATASETS)) and cfg.model in path.name
 
 
 @pytest.mark.parametrize("kind", ["bernoulli", "autoregressive"])
@@ -230,6 +300,34 @@ def test_run_end_to_end_on_a_tiny_file(tmp_path: Path, kind: str) -> None:
     table = format_table([row])
     assert "8.45" in table and "3.07" in table and "2.31" in table
     assert f"{row['test']:.2f}" in table
+
+
+def test_run_tcn_ensemble_with_ema_end_to_end(tmp_path: Path) -> None:
+    write_mat(tmp_path / "JSB_Chorales.mat", np.random.default_rng(0))
+    cfg = PolyConfig(
+        arch="tcn",
+        hidden_size=8,
+        levels=2,
+        kernel_size=3,
+        max_epochs=2,
+        batch_size=4,
+        lr=1e-2,
+        ensemble=2,
+        ema=0.9,
+        seed=5,
+    )
+    seen: list[dict] = []
+    row = run("jsb", "bernoulli", config=cfg, root=tmp_path, on_progress=seen.append)
+    assert [(s["member"], s["epoch"]) for s in seen] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert [m["seed"] for m in row["members"]] == [5, 6]
+    assert row["arch"] == "tcn" and row["ensemble"] == 2 and model_label(row) == "TCN ×2"
+    assert 0 < row["test"] < 88 * math.log(2)
+    assert all(0 < m["test"] < 88 * math.log(2) for m in row["members"])
+    # the members differ, and the ensemble's valid is not worse than the mean of theirs
+    assert row["members"][0]["valid"] != row["members"][1]["valid"]
+    assert row["valid"] <= sum(m["valid"] for m in row["members"]) / 2 + 1e-9
+    table = format_table([row])
+    assert f"cadence TCN ×2 bernoulli (measured) | **{row['test']:.2f}**" in table
 
 
 def test_run_rejects_bad_dataset_before_training() -> None:

@@ -3,6 +3,7 @@
 A file in ``configs/polybench/`` reads::
 
     model = "autoregressive"   # or "bernoulli"
+    arch = "rnn"               # or "tcn" (Bai et al. 2018); absent in older files: "rnn"
     rnn = "lstm"
     hidden_size = 256
     lr = 1e-3
@@ -29,16 +30,23 @@ MODELS: tuple[str, ...] = ("bernoulli", "autoregressive")
 
 @dataclass
 class PolyConfig(Config):
-    """A piano-roll RNN, its frame distribution, and how to train it."""
+    """A piano-roll RNN or TCN, its frame distribution, and how to train it."""
 
     model: ModelKind = "bernoulli"  # independent keys, or NADE over the 88 keys of a frame
-    rnn: Literal["lstm", "gru"] = "lstm"
-    hidden_size: int = 256
-    num_layers: int = 1
-    dropout: float = 0.3  # on the RNN output (and between RNN layers)
+    arch: Literal["rnn", "tcn"] = "rnn"  # recurrent, or a causal dilated convolution stack
+    rnn: Literal["lstm", "gru"] = "lstm"  # the cell when arch = "rnn"
+    hidden_size: int = 256  # RNN units, or TCN channels per level
+    num_layers: int = 1  # RNN layers
+    levels: int = 4  # TCN levels (two dilated convolutions each, dilation 2**level)
+    kernel_size: int = 5  # TCN convolution width
+    dropout: float = 0.3  # RNN: on the output (and between layers); TCN: after every convolution
     input_dropout: float = 0.0  # on the input frames (keys dropped at random)
     nade_hidden: int = 150  # NADE hidden units (autoregressive model only)
     seed: int = 0
+    ensemble: int = 1  # bernoulli only: members trained with seeds seed, seed+1, ...; their
+    #                    per-key probabilities are averaged (still independent keys per frame)
+    ema: float = 0.0  # decay of an exponential moving average of the weights, used for
+    #                   validation, early stopping and test; 0 disables
     lr: float = 1e-3  # Adam
     weight_decay: float = 0.0
     batch_size: int = 16  # sequences (or windows) per step
@@ -48,7 +56,7 @@ class PolyConfig(Config):
     max_epochs: int = 200
     patience: int = 10  # epochs without a better valid NLL before stopping; 0 disables
     lr_patience: int = 3  # epochs without improvement before halving the LR; 0 disables
-    max_minutes: float = 9.0  # training time budget; 0: none
+    max_minutes: float = 9.0  # training time budget (per ensemble member); 0: none
     eval_batch_size: int = 32
     threads: int = 0  # torch CPU threads; 0: leave torch's setting alone
 
@@ -56,6 +64,8 @@ class PolyConfig(Config):
         for name in (
             "hidden_size",
             "num_layers",
+            "levels",
+            "ensemble",
             "nade_hidden",
             "batch_size",
             "max_epochs",
@@ -67,6 +77,13 @@ class PolyConfig(Config):
         self.require("window", self.window == 0 or self.window >= 2, "expected 0 or >= 2")
         for name in ("dropout", "input_dropout"):
             self.require(name, 0 <= getattr(self, name) < 1, "expected a number in [0, 1)")
+        self.require("kernel_size", self.kernel_size >= 2, "expected an integer >= 2")
+        self.require("ema", 0 <= self.ema < 1, "expected a number in [0, 1)")
+        self.require(
+            "ensemble",
+            self.ensemble == 1 or self.model == "bernoulli",
+            "expected 1 for the autoregressive model (only independent keys are averaged)",
+        )
         self.require("lr", self.lr > 0, "expected a number > 0")
         for name in ("weight_decay", "grad_clip", "max_minutes"):
             self.require(name, getattr(self, name) >= 0, "expected a number >= 0")

@@ -1,7 +1,9 @@
 """``cadence polybench``: train a piano-roll model on one benchmark and score its test split.
 
 Training: Adam, gradient clipping, dropout, LR halving on a validation plateau, early stopping
-on validation NLL (the best epoch's weights are restored), a wall-clock budget. Scoring follows
+on validation NLL (the best epoch's weights are restored), a wall-clock budget; optionally an
+exponential moving average of the weights (``ema``) and an ensemble of seeds whose per-key
+probabilities are averaged (``ensemble``, independent-key models only). Scoring follows
 :mod:`cadence.evaluation.polybench.protocol` on the full, unwindowed sequences.
 """
 
@@ -20,7 +22,7 @@ import torch
 
 from cadence.evaluation.polybench.config import PolyConfig, default_config, load_config
 from cadence.evaluation.polybench.data import DATASETS, batches, load_dataset, transpose
-from cadence.evaluation.polybench.models import PianoRollRNN
+from cadence.evaluation.polybench.models import Ensemble, PianoRollRNN
 from cadence.evaluation.polybench.protocol import masked_nll, score
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ def _train_epoch(
     rng: np.random.Generator,
     gen: torch.Generator,
     deadline: float,
+    ema: _EMA | None = None,
 ) -> tuple[float, bool]:
     """One pass over the training windows; (train nats/frame, ran out of time)."""
     model.train()
@@ -84,11 +87,101 @@ def _train_epoch(
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+        if ema is not None:
+            ema.update(model)
         total += loss.item()
         frames += n
         if time.monotonic() > deadline:
             return total / max(frames, 1), True
     return total / max(frames, 1), False
+
+
+class _EMA:
+    """An exponential moving average of a model's parameters, held in a copy of the model."""
+
+    def __init__(self, net: PianoRollRNN, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(net)
+        self.steps = 0
+
+    @torch.no_grad()
+    def update(self, net: PianoRollRNN) -> None:
+        self.steps += 1
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))  # short warm-up
+        for avg, p in zip(self.model.parameters(), net.parameters(), strict=True):
+            avg.lerp_(p, 1 - d)
+
+
+def _train_member(
+    cfg: PolyConfig,
+    data: dict[str, list[np.ndarray]],
+    label: str,
+    member: int,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+) -> tuple[PianoRollRNN, dict[str, Any]]:
+    """Train one model with ``cfg.seed``; the best-valid weights and how training went."""
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    net = PianoRollRNN(cfg)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = _EMA(net, cfg.ema) if cfg.ema else None
+    scored = ema.model if ema is not None else net  # the weights validated and kept
+    start = time.monotonic()
+    deadline = start + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
+    best, best_state, best_epoch, stale, plateau = math.inf, None, 0, 0, 0
+    stopped, epoch, train_nll = "max_epochs", 0, math.nan
+    for epoch in range(1, cfg.max_epochs + 1):
+        train_nll, out_of_time = _train_epoch(net, opt, cfg, data["train"], rng, gen, deadline, ema)
+        valid = score(scored, data["valid"], cfg.eval_batch_size).nats_per_frame
+        lr = opt.param_groups[0]["lr"]
+        info = {
+            "member": member,
+            "epoch": epoch,
+            "train": train_nll,
+            "valid": valid,
+            "lr": lr,
+            "seconds": time.monotonic() - start,
+        }
+        log.info(
+            "polybench %s member %d epoch %d train %.4f valid %.4f lr %.2g",
+            label,
+            member,
+            epoch,
+            train_nll,
+            valid,
+            lr,
+        )
+        if on_progress is not None:
+            on_progress(info)
+        if valid < best:
+            best, best_epoch, stale, plateau = valid, epoch, 0, 0
+            best_state = copy.deepcopy(scored.state_dict())
+        else:
+            stale += 1
+            plateau += 1
+            if cfg.lr_patience and plateau >= cfg.lr_patience:
+                plateau = 0
+                for group in opt.param_groups:
+                    group["lr"] *= 0.5
+        if out_of_time or time.monotonic() > deadline:
+            stopped = "time"
+            break
+        if cfg.patience and stale >= cfg.patience:
+            stopped = "patience"
+            break
+    if best_state is not None:
+        scored.load_state_dict(best_state)
+    scored.eval()
+    return scored, {
+        "seed": cfg.seed,
+        "valid": best,
+        "train": train_nll,
+        "epochs": epoch,
+        "best_epoch": best_epoch,
+        "stopped": stopped,
+        "seconds": time.monotonic() - start,
+    }
 
 
 def run(
@@ -104,7 +197,10 @@ def run(
 
     ``config`` is a :class:`PolyConfig`, a TOML path, or None for the shipped
     ``configs/polybench/<dataset>-<model>.toml``. ``max_minutes`` and ``seed`` override the
-    config's. ``on_progress`` gets a dict after every epoch (epoch, train, valid, lr, seconds).
+    config's. ``on_progress`` gets a dict after every epoch (member, epoch, train, valid, lr,
+    seconds). With ``ensemble = n`` in the config, n models are trained one after the other
+    (seeds seed .. seed+n-1, each with the full time budget) and their per-key probabilities
+    averaged; the row's ``valid`` and ``test`` are the ensemble's, ``members`` each model's.
     """
     data = load_dataset(dataset, root)  # checks the name and the files first
     if config is None:
@@ -120,71 +216,46 @@ def run(
         cfg = cfg.replace(seed=seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    net = PianoRollRNN(cfg)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = time.monotonic()
-    deadline = start + cfg.max_minutes * 60 if cfg.max_minutes else math.inf
-    best, best_state, best_epoch, stale, plateau = math.inf, None, 0, 0, 0
-    stopped, epoch, train_nll = "max_epochs", 0, math.nan
-    for epoch in range(1, cfg.max_epochs + 1):
-        train_nll, out_of_time = _train_epoch(net, opt, cfg, data["train"], rng, gen, deadline)
-        valid = score(net, data["valid"], cfg.eval_batch_size).nats_per_frame
-        lr = opt.param_groups[0]["lr"]
-        info = {
-            "epoch": epoch,
-            "train": train_nll,
-            "valid": valid,
-            "lr": lr,
-            "seconds": time.monotonic() - start,
-        }
-        log.info(
-            "polybench %s %s epoch %d train %.4f valid %.4f lr %.2g",
-            dataset,
-            model,
-            epoch,
-            train_nll,
-            valid,
-            lr,
+    nets, members = [], []
+    for i in range(cfg.ensemble):
+        net, info = _train_member(
+            cfg.replace(seed=cfg.seed + i), data, f"{dataset} {model}", i, on_progress
         )
-        if on_progress is not None:
-            on_progress(info)
-        if valid < best:
-            best, best_epoch, stale, plateau = valid, epoch, 0, 0
-            best_state = copy.deepcopy(net.state_dict())
-        else:
-            stale += 1
-            plateau += 1
-            if cfg.lr_patience and plateau >= cfg.lr_patience:
-                plateau = 0
-                for group in opt.param_groups:
-                    group["lr"] *= 0.5
-        if out_of_time or time.monotonic() > deadline:
-            stopped = "time"
-            break
-        if cfg.patience and stale >= cfg.patience:
-            stopped = "patience"
-            break
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    test = score(net, data["test"], cfg.eval_batch_size)
+        nets.append(net)
+        members.append(info)
+    final: PianoRollRNN | Ensemble = nets[0] if len(nets) == 1 else Ensemble(nets)
+    valid = members[0]["valid"]
+    if len(nets) > 1:
+        valid = score(final, data["valid"], cfg.eval_batch_size).nats_per_frame
+        for info, net in zip(members, nets, strict=True):
+            info["test"] = score(net, data["test"], cfg.eval_batch_size).nats_per_frame
+    test = score(final, data["test"], cfg.eval_batch_size)
     return {
         "dataset": dataset,
         "model": model,
+        "arch": cfg.arch,
         "rnn": cfg.rnn,
+        "ensemble": cfg.ensemble,
         "test": test.nats_per_frame,
-        "valid": best,
-        "train": train_nll,
+        "valid": valid,
+        "train": members[-1]["train"],
         "test_frames": test.frames,
-        "epochs": epoch,
-        "best_epoch": best_epoch,
-        "stopped": stopped,
+        "epochs": members[-1]["epochs"],
+        "best_epoch": members[-1]["best_epoch"],
+        "stopped": members[-1]["stopped"],
+        "members": members,
         "seconds": time.monotonic() - start,
-        "params": net.num_params(),
+        "params": final.num_params(),
         "config": cfg.to_dict(),
     }
+
+
+def model_label(row: dict[str, Any]) -> str:
+    """``GRU``, ``TCN``, ``TCN ×5`` (an ensemble of 5): the model column of a result row."""
+    name = "TCN" if row.get("arch") == "tcn" else str(row["rnn"]).upper()
+    n = int(row.get("ensemble", 1))
+    return f"{name} ×{n}" if n > 1 else name
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -197,7 +268,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     measured: dict[str, dict[str, float]] = {}
     for row in rows:
-        label = f"cadence {row['rnn'].upper()} {row['model']} (measured)"
+        label = f"cadence {model_label(row)} {row['model']} (measured)"
         measured.setdefault(label, {})[row["dataset"]] = row["test"]
     for name, figs in measured.items():
         cells = [f"**{figs[d]:.2f}**" if d in figs else "" for d in sets]
