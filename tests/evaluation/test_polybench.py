@@ -326,6 +326,7 @@ def test_run_tcn_ensemble_with_ema_end_to_end(tmp_path: Path) -> None:
     # the members differ, and the ensemble's valid is not worse than the mean of theirs
     assert row["members"][0]["valid"] != row["members"][1]["valid"]
     assert row["valid"] <= sum(m["valid"] for m in row["members"]) / 2 + 1e-9
+    assert row["valid_by_size"] == [row["members"][0]["valid"], row["valid"]]
     table = format_table([row])
     assert f"cadence TCN ×2 bernoulli (measured) | **{row['test']:.2f}**" in table
 

@@ -200,7 +200,8 @@ def run(
     config's. ``on_progress`` gets a dict after every epoch (member, epoch, train, valid, lr,
     seconds). With ``ensemble = n`` in the config, n models are trained one after the other
     (seeds seed .. seed+n-1, each with the full time budget) and their per-key probabilities
-    averaged; the row's ``valid`` and ``test`` are the ensemble's, ``members`` each model's.
+    averaged; the row's ``valid`` and ``test`` are the ensemble's, ``members`` each model's,
+    ``valid_by_size[k-1]`` the valid NLL of the first k members' ensemble.
     """
     data = load_dataset(dataset, root)  # checks the name and the files first
     if config is None:
@@ -226,8 +227,12 @@ def run(
         members.append(info)
     final: PianoRollRNN | Ensemble = nets[0] if len(nets) == 1 else Ensemble(nets)
     valid = members[0]["valid"]
+    valid_by_size = [valid]  # valid NLL of the ensemble of the first k members, k = 1 .. n
+    for k in range(2, len(nets) + 1):
+        part = Ensemble(nets[:k])
+        valid_by_size.append(score(part, data["valid"], cfg.eval_batch_size).nats_per_frame)
+    valid = valid_by_size[-1]
     if len(nets) > 1:
-        valid = score(final, data["valid"], cfg.eval_batch_size).nats_per_frame
         for info, net in zip(members, nets, strict=True):
             info["test"] = score(net, data["test"], cfg.eval_batch_size).nats_per_frame
     test = score(final, data["test"], cfg.eval_batch_size)
@@ -235,7 +240,7 @@ def run(
         "dataset": dataset,
         "model": model,
         "arch": cfg.arch,
-        "rnn": cfg.rnn,
+        "rnn": cfg.rnn if cfg.arch == "rnn" else None,
         "ensemble": cfg.ensemble,
         "test": test.nats_per_frame,
         "valid": valid,
@@ -245,6 +250,7 @@ def run(
         "best_epoch": members[-1]["best_epoch"],
         "stopped": members[-1]["stopped"],
         "members": members,
+        "valid_by_size": valid_by_size,
         "seconds": time.monotonic() - start,
         "params": final.num_params(),
         "config": cfg.to_dict(),
