@@ -12,9 +12,11 @@ Shapes: B batch, T new positions, P cached positions, C d_model, H heads, D head
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +26,8 @@ from cadence.models import int8
 from cadence.models.base import CadenceModel
 from cadence.models.config import Config
 
-ROPE_BLOCK = 4096  # decoding caches RoPE angles for this many positions at a time
+ROPE_BLOCK = 512  # decoding caches RoPE angles for this many positions at a time
+DECODE_CHUNK = 16  # forward_state on chunks up to this long (eval, no autograd) decodes
 KV_SLACK = 128  # decoding buffers hold the window plus this many steps before compacting
 
 
@@ -60,36 +63,84 @@ class TransformerConfig(Config):
 
 
 class KVBuffer:
-    """Preallocated keys and values [L, B, H, capacity, D] that decoding steps append to in
-    place (no per-token concatenation). Positions below ``frontier`` are written; a cache may
-    append only at the frontier, so an older cache that is stepped again copies first."""
+    """Preallocated keys and values of every layer, [L, B, 2H, capacity, D] (keys in heads
+    ``0..H-1``, values in ``H..2H-1``), that decoding appends to in place (no per-token
+    concatenation). Positions below ``frontier`` are written; a cache may append only at the
+    frontier, so an older cache that is stepped again copies first."""
 
-    def __init__(self, keys: torch.Tensor, values: torch.Tensor) -> None:
-        self.keys, self.values = keys, values
-        self.layer_keys, self.layer_values = keys.unbind(0), values.unbind(0)  # [B, H, cap, D]
+    def __init__(self, kv: torch.Tensor, heads: int) -> None:
+        self.kv = kv
+        self.layers = kv.unbind(0)  # [B, 2H, capacity, D] each
+        self.keys = [layer.narrow(1, 0, heads) for layer in self.layers]  # [B, H, cap, D]
+        self.values = [layer.narrow(1, heads, heads) for layer in self.layers]
         self.frontier = 0
 
     @property
     def capacity(self) -> int:
-        return self.keys.shape[3]
+        return self.kv.shape[3]
+
+
+class KVCache:
+    """Per layer keys/values [B, H, P, D] (rotary applied) of the last positions seen, and
+    ``pos``, the absolute position of the next token.
+
+    Either lists of tensors (``forward_state`` on long chunks) or, after a decoding step,
+    positions ``lo..hi-1`` of a shared :class:`KVBuffer`, whose views ``keys`` and
+    ``values`` make on demand.
+    """
+
+    __slots__ = ("_keys", "_values", "buffer", "hi", "lo", "pos")
+
+    def __init__(
+        self,
+        keys: list[torch.Tensor] | None = None,
+        values: list[torch.Tensor] | None = None,
+        pos: int = 0,
+        buffer: KVBuffer | None = None,
+        lo: int = 0,
+        hi: int = 0,
+    ) -> None:
+        self._keys, self._values = keys or [], values or []
+        self.pos, self.buffer, self.lo, self.hi = pos, buffer, lo, hi
+
+    @property
+    def keys(self) -> list[torch.Tensor]:
+        if self.buffer is None:
+            return self._keys
+        return [k.narrow(2, self.lo, self.hi - self.lo) for k in self.buffer.keys]
+
+    @property
+    def values(self) -> list[torch.Tensor]:
+        if self.buffer is None:
+            return self._values
+        return [v.narrow(2, self.lo, self.hi - self.lo) for v in self.buffer.values]
+
+    def __len__(self) -> int:
+        if self.buffer is not None:
+            return self.hi - self.lo
+        return self._keys[0].shape[2] if self._keys else 0
+
+    def __repr__(self) -> str:
+        return f"KVCache(positions={len(self)}, pos={self.pos})"
 
 
 @dataclass
-class KVCache:
-    """Per layer keys/values [B, H, P, D] (rotary applied) of the last positions seen.
+class DecodeWeights:
+    """The matrices the decoding path multiplies by, in order qkv, proj, fc, out per block
+    and then the head (the tied embedding): each RMSNorm gain folded into the columns of
+    the matrix after it, GELU's two 1/√2 factors into fc and out (see
+    :func:`_decode_blocks`); float32 tensors, or int8 packs (:mod:`cadence.models.int8`)."""
 
-    After a decoding step they are views of ``buffer`` positions ``lo..hi-1``.
-    """
+    matrices: list[Any]
+    eps: list[float]  # norm1, norm2 of each block, then the final norm
+    int8: bool = False
+    params: list[nn.Parameter] = field(default_factory=list)  # what they were made from
+    versions: list[int] = field(default_factory=list)  # and those parameters' versions
 
-    keys: list[torch.Tensor] = field(default_factory=list)
-    values: list[torch.Tensor] = field(default_factory=list)
-    pos: int = 0  # absolute position of the next token
-    buffer: KVBuffer | None = field(default=None, repr=False, compare=False)
-    lo: int = 0
-    hi: int = 0
-
-    def __len__(self) -> int:
-        return self.keys[0].shape[2] if self.keys else 0
+    def stale(self) -> bool:
+        """Whether a parameter they came from changed in place since (an optimizer step,
+        ``load_state_dict``, an edit under ``no_grad``)."""
+        return [p._version for p in self.params] != self.versions
 
 
 def rope_angles(
@@ -175,6 +226,84 @@ def window_mask(past: int, length: int, window: int, device: torch.device) -> to
     return (k <= q) & (q - k < window)
 
 
+if TYPE_CHECKING:
+    Packed = Any
+else:  # TorchScript resolves annotations at run time: the class of an int8 pack
+    Packed = torch.classes.quantized.LinearPackedParamsBase
+
+
+def _decode_linear(
+    x: torch.Tensor, i: int, fw: list[torch.Tensor], qw: list[Packed]
+) -> torch.Tensor:
+    """``x @ W.T`` with decoding matrix ``i``: int8 when packs are given, else float."""
+    if len(qw) > 0:
+        return torch.ops.quantized.linear_dynamic(x, qw[i], True)
+    return F.linear(x, fw[i])
+
+
+def _rms(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm without gain of x [N, C] as one ``layer_norm`` of [x, -x]: its mean is 0 and
+    its variance mean(x²), so the first half is x / sqrt(mean(x²) + eps)."""
+    c = x.shape[1]
+    return F.layer_norm(torch.cat((x, x.neg()), 1), [2 * c], None, None, eps).narrow(1, 0, c)
+
+
+def _decode_blocks(
+    x: torch.Tensor,  # [N, C] embeddings of the new tokens, N = B·T
+    cos: torch.Tensor,  # [T, 3H, D]
+    sin: torch.Tensor,
+    kv: list[torch.Tensor],  # per layer [B, 2H, capacity, D]: keys then values
+    fw: list[torch.Tensor],  # float decoding matrices: qkv, proj, fc, out per block, head
+    qw: list[Packed],  # or the same as int8 packs (then fw is empty)
+    eps: list[float],  # norm1, norm2 per block, final norm
+    mask: torch.Tensor | None,  # [T, P + T] for T > 1
+    batch: int,
+    heads: int,
+    lo: int,  # the cache is positions lo..hi-1 of kv; the new keys go to hi..hi+T-1
+    hi: int,
+) -> torch.Tensor:
+    """Logits [N, V] of the decoding path, writing the new keys and values into ``kv``.
+    GELU is u + u·erf(u) with u = h/√2, both 1/√2 factors folded into fc and out."""
+    n_rows, c = x.shape
+    t = n_rows // batch
+    d = c // heads
+    n = hi + t - lo
+    for i in range(len(kv)):
+        qkv = _decode_linear(_rms(x, eps[2 * i]), 4 * i, fw, qw).view(batch, t, 3 * heads, d)
+        qkv = (qkv * cos).add_(torch.roll(qkv, d // 2, dims=-1) * sin)  # RoPE on q and k
+        qkv = qkv.transpose(1, 2)  # [B, 3H, T, D]
+        layer = kv[i]
+        layer.narrow(2, hi, t).copy_(qkv.narrow(1, heads, 2 * heads))
+        y = F.scaled_dot_product_attention(
+            qkv.narrow(1, 0, heads),  # [B, H, T, D]
+            layer.narrow(1, 0, heads).narrow(2, lo, n),  # [B, H, P + T, D]
+            layer.narrow(1, heads, heads).narrow(2, lo, n),
+            attn_mask=mask,
+        )
+        x = x + _decode_linear(y.transpose(1, 2).reshape(n_rows, c), 4 * i + 1, fw, qw)
+        u = _decode_linear(_rms(x, eps[2 * i + 1]), 4 * i + 2, fw, qw)
+        x = x + _decode_linear(torch.addcmul(u, u, torch.erf(u)), 4 * i + 3, fw, qw)
+    return _decode_linear(_rms(x, eps[-1]), 4 * len(kv), fw, qw)
+
+
+_scripted_blocks: Callable[..., torch.Tensor] | None = None
+
+
+def decode_blocks() -> Callable[..., torch.Tensor]:
+    """:func:`_decode_blocks` compiled by TorchScript (once per process): the same
+    operations without Python between them (about 1 µs each, and about 9 µs for each call of
+    the int8 kernel from Python). Falls back to the Python function where scripting fails."""
+    global _scripted_blocks
+    if _scripted_blocks is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of compile
+                _scripted_blocks = torch.jit.script(_decode_blocks)
+        except Exception:  # noqa: BLE001 (any scripting failure: run it as Python)
+            _scripted_blocks = _decode_blocks
+    return _scripted_blocks
+
+
 class TransformerModel(CadenceModel):
     """Token embedding → n_layers pre-norm blocks → RMSNorm → logits (tied embedding)."""
 
@@ -192,7 +321,8 @@ class TransformerModel(CadenceModel):
         self.norm = nn.RMSNorm(config.d_model)
         empty = torch.empty(0, 0)
         self._rope_table: tuple[int, torch.Tensor, torch.Tensor] = (0, empty, empty)
-        self._int8: dict[int, int8.Packed] | None = None  # weight id → packed, while decoding
+        self._float_weights: DecodeWeights | None = None  # folded float32, rebuilt on change
+        self._int8: DecodeWeights | None = None  # int8 packs, while in ``int8_decoding``
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale the residual projections by depth
             for w in (block.attn.proj.weight, block.out.weight):
@@ -221,8 +351,10 @@ class TransformerModel(CadenceModel):
         x = self.drop(self.embed(tokens))  # [B, T, C]
         keys, values = [], []
         keep = c.max_seq_len - 1  # the next query sees these plus itself
+        past_keys = past.keys if past is not None and P > 0 else []
+        past_values = past.values if past is not None and P > 0 else []
         for i, block in enumerate(self.blocks):
-            layer_past = (past.keys[i], past.values[i]) if P > 0 else None
+            layer_past = (past_keys[i], past_values[i]) if P > 0 else None
             x, (k, v) = block(x, cos, sin, layer_past, mask)
             if keep_cache:
                 n = k.shape[2]
@@ -241,116 +373,162 @@ class TransformerModel(CadenceModel):
     def forward_state(
         self, tokens: torch.Tensor, state: KVCache | None
     ) -> tuple[torch.Tensor, KVCache]:
+        """Logits [B, T, V] for tokens [B, T] continuing ``state``. Without autograd, in eval
+        mode, chunks of up to ``DECODE_CHUNK`` tokens (a bar header, a prompt) take the
+        decoding path of :meth:`step`; longer ones run the blocks as in training."""
         state = state if state is not None else KVCache()
+        if tokens.shape[1] <= DECODE_CHUNK and not self.training and not torch.is_grad_enabled():
+            return self._decode(tokens, state)
         logits, cache = self._run(tokens, state, state.pos, keep_cache=True)
         assert cache is not None
         return logits, cache
 
-    # ---- decoding: one token per stream -------------------------------------------------
+    # The folded float32 decoding weights are remade when a parameter changes in place
+    # (versions), and dropped when parameters may be replaced (train, .to, load_state_dict).
+    def train(self, mode: bool = True) -> TransformerModel:
+        self._float_weights = None
+        return super().train(mode)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> TransformerModel:
+        self._float_weights = None
+        return super()._apply(fn, recurse)
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._float_weights = None
+        return super().load_state_dict(*args, **kwargs)
+
+    # ---- decoding: a few tokens per stream, against a preallocated KV buffer -----------
     def step(self, tokens: torch.Tensor, state: KVCache | None) -> tuple[torch.Tensor, KVCache]:
-        """One token per stream: the arithmetic of ``forward_state`` on a length-1 chunk
-        (bit for bit), without its per-token overhead: functional calls instead of modules,
-        cached RoPE angles, rotary applied to queries and keys at once in four ops, and
-        keys/values appended in place to a preallocated buffer. Falls back to it while training."""
+        """One token per stream: ``forward_state`` on a length-1 chunk, through the decoding
+        path (see :meth:`_decode`). Falls back to the training path while training."""
         if self.training:
             return super().step(tokens, state)
         with torch.no_grad():
-            return self._decode(tokens, state if state is not None else KVCache())
+            logits, state = self._decode(tokens[:, None], state if state is not None else KVCache())
+        return logits[:, 0], state
 
     @contextmanager
     def int8_decoding(self) -> Iterator[bool]:
-        """Within this block, eval-mode ``step`` multiplies by int8 copies of the weights
-        (:mod:`cadence.models.int8`); ``forward_state`` on longer chunks stays float32. Yields
-        whether int8 is in use (not on GPU, while training, or without fbgemm)."""
+        """Within this block, the eval-mode decoding path (``step``, and ``forward_state`` on
+        chunks of up to ``DECODE_CHUNK`` tokens) multiplies by int8 copies of the weights
+        (:mod:`cadence.models.int8`); longer chunks stay float32. Yields whether int8 is in
+        use (not on GPU, while training, or without fbgemm)."""
         if self.training or self.device.type != "cpu" or not int8.available():
             yield False
             return
-        weights = [self.embed.weight]
-        for block in self.blocks:
-            weights += [block.attn.qkv.weight, block.attn.proj.weight]
-            weights += [block.fc.weight, block.out.weight]
-        self._int8 = {id(w): int8.pack(w, None) for w in weights}
+        folded = self._fold_weights()
+        self._int8 = DecodeWeights(
+            [int8.pack(w, None) for w in folded.matrices], folded.eps, int8=True
+        )
         try:
             yield True
         finally:
             self._int8 = None
 
-    def _linear(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """``F.linear(x, weight)`` for x [B, 1, in] or [B, in]; int8 inside ``int8_decoding``."""
-        if self._int8 is None:
-            return F.linear(x, weight)
-        y = int8.linear(x.reshape(x.shape[0], -1), self._int8[id(weight)])
-        return y.view(*x.shape[:-1], -1)
+    def _fold_weights(self) -> DecodeWeights:
+        """Float32 decoding weights (:class:`DecodeWeights`), made from the parameters."""
+        default_eps = torch.finfo(self.embed.weight.dtype).eps
 
-    def _rope_at(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows [1, D] at ``pos`` of ``cat(cos, cos)`` and ``cat(-sin, sin)``, from a table of
-        ROPE_BLOCK positions made by ``rope_angles`` (the same float64 arithmetic, element by
-        element), so that ``x * cos + roll(x, D/2) * sin`` equals ``apply_rope`` bit for bit:
-        the first half is x1·cos + x2·(−sin) = x1·cos − x2·sin exactly, the second x2·cos +
-        x1·sin, a sum in the other order."""
+        def eps(norm: nn.RMSNorm) -> float:
+            return default_eps if norm.eps is None else norm.eps
+
+        half = math.sqrt(0.5)
+        matrices, norm_eps = [], []
+        with torch.no_grad():
+            for block in self.blocks:
+                g1, g2 = block.norm1.weight, block.norm2.weight
+                matrices += [
+                    block.attn.qkv.weight * g1,
+                    block.attn.proj.weight.detach().clone(),
+                    block.fc.weight * (g2 * half),
+                    block.out.weight * half,
+                ]
+                norm_eps += [eps(block.norm1), eps(block.norm2)]
+            matrices.append(self.embed.weight * self.norm.weight)
+        params = list(self.parameters())
+        return DecodeWeights(
+            matrices,
+            [*norm_eps, eps(self.norm)],
+            params=params,
+            versions=[p._version for p in params],
+        )
+
+    def _decode_weights(self) -> DecodeWeights:
+        if self._int8 is not None:
+            return self._int8
+        if self._float_weights is None or self._float_weights.stale():
+            self._float_weights = self._fold_weights()
+        return self._float_weights
+
+    def _rope_rows(self, pos: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows [T, 3H, D] for positions pos..pos+T-1 of ``cos`` and ``sin`` tables such that
+        ``x * cos + roll(x, D/2) * sin`` rotates the query and key heads of a step's
+        [q | k | v] exactly as ``apply_rope`` does and leaves the value heads as they are
+        (cos 1, sin 0). The tables hold ROPE_BLOCK positions made by ``rope_angles`` (the same
+        float64 arithmetic, element by element). Bit for bit: the first half of a head is
+        x1·cos + x2·(−sin) = x1·cos − x2·sin exactly, the second x2·cos + x1·sin, a sum in
+        the other order."""
         start, cos, sin = self._rope_table
         c, w = self.config, self.embed.weight
-        if not start <= pos < start + cos.shape[0] or (cos.dtype, cos.device) != (
-            w.dtype,
-            w.device,
-        ):
+        fits = start <= pos and pos + length <= start + cos.shape[0]
+        if not fits or cos.dtype != w.dtype or cos.device != w.device:
             start = pos
+            H, D = c.n_heads, c.d_model // c.n_heads  # noqa: N806 (nanoGPT shape names)
             half_cos, half_sin = rope_angles(
-                pos, ROPE_BLOCK, c.d_model // c.n_heads, c.rope_base, w.device, w.dtype
+                pos, max(ROPE_BLOCK, length), D, c.rope_base, w.device, w.dtype
             )
-            cos = torch.cat((half_cos, half_cos), dim=-1)  # [ROPE_BLOCK, D]
-            sin = torch.cat((-half_sin, half_sin), dim=-1)
+            n = half_cos.shape[0]
+            cos = torch.ones(n, 3 * H, D, dtype=w.dtype, device=w.device)
+            sin = torch.zeros(n, 3 * H, D, dtype=w.dtype, device=w.device)
+            cos[:, : 2 * H] = torch.cat((half_cos, half_cos), dim=-1)[:, None]
+            sin[:, : 2 * H] = torch.cat((-half_sin, half_sin), dim=-1)[:, None]
             self._rope_table = (start, cos, sin)
         i = pos - start
-        return cos[i : i + 1], sin[i : i + 1]
+        return cos[i : i + length], sin[i : i + length]
 
-    def _buffer_for(self, state: KVCache, batch: int) -> tuple[KVBuffer, int, int]:
-        """The buffer to append to and the valid range ``lo, hi`` in it: the state's own when
-        it is at the frontier with room left, else a fresh one holding a copy of its cache."""
+    def _buffer_for(self, state: KVCache, batch: int, length: int) -> tuple[KVBuffer, int, int]:
+        """The buffer to append ``length`` positions to and the valid range ``lo, hi`` in it:
+        the state's own when it is at the frontier with room left, else a fresh one holding
+        a copy of its cache."""
         buf = state.buffer
-        if buf is not None and state.hi == buf.frontier < buf.capacity:
+        if buf is not None and state.hi == buf.frontier and buf.frontier + length <= buf.capacity:
             return buf, state.lo, state.hi
         c = self.config
         w = self.embed.weight
         p = len(state)
-        shape = (c.n_layers, batch, c.n_heads, c.max_seq_len + KV_SLACK, c.d_model // c.n_heads)
-        buf = KVBuffer(w.new_empty(shape), w.new_empty(shape))
-        for i in range(len(state.keys)):
-            buf.keys[i, :, :, :p] = state.keys[i]
-            buf.values[i, :, :, :p] = state.values[i]
-        buf.frontier = p
-        return buf, 0, p
+        capacity = c.max_seq_len + max(KV_SLACK, length)
+        shape = (c.n_layers, batch, 2 * c.n_heads, capacity, c.d_model // c.n_heads)
+        fresh = KVBuffer(w.new_empty(shape), c.n_heads)
+        if buf is not None:
+            fresh.kv[:, :, :, :p] = buf.kv[:, :, :, state.lo : state.hi]
+        else:
+            for i in range(len(state.keys)):
+                fresh.keys[i][:, :, :p] = state.keys[i]
+                fresh.values[i][:, :, :p] = state.values[i]
+        fresh.frontier = p
+        return fresh, 0, p
 
     def _decode(self, tokens: torch.Tensor, state: KVCache) -> tuple[torch.Tensor, KVCache]:
-        B, C = tokens.shape[0], self.config.d_model  # noqa: N806 (nanoGPT shape names)
-        H = self.config.n_heads  # noqa: N806
-        D = C // H  # noqa: N806
-        cos, sin = self._rope_at(state.pos)  # [1, D] each
-        buf, lo, hi = self._buffer_for(state, B)
-        n = hi + 1 - lo  # keys attended: the cache and the new one
-        x = F.embedding(tokens[:, None], self.embed.weight)  # [B, 1, C]
-        for block, k_buf, v_buf in zip(self.blocks, buf.layer_keys, buf.layer_values, strict=True):
-            attn, n1, n2 = block.attn, block.norm1, block.norm2
-            qkv = self._linear(
-                F.rms_norm(x, n1.normalized_shape, n1.weight, n1.eps), attn.qkv.weight
-            )
-            qk = qkv.narrow(2, 0, 2 * C).view(B, 1, 2 * H, D)  # queries and keys, [B, 1, 2H, D]
-            qk = (qk * cos).add_(torch.roll(qk, D // 2, dims=-1) * sin)  # = apply_rope(qk)
-            k_buf.select(2, hi).copy_(qk.select(1, 0).narrow(1, H, H))  # [B, H, D]
-            v_buf.select(2, hi).copy_(qkv.select(1, 0).narrow(1, 2 * C, C).view(B, H, D))
-            y = F.scaled_dot_product_attention(
-                qk.narrow(2, 0, H).transpose(1, 2),  # [B, H, 1, D]
-                k_buf.narrow(2, lo, n),  # [B, H, P + 1, D]
-                v_buf.narrow(2, lo, n),
-            )
-            x = x + self._linear(y.transpose(1, 2).contiguous().view(B, 1, C), attn.proj.weight)
-            h = self._linear(F.rms_norm(x, n2.normalized_shape, n2.weight, n2.eps), block.fc.weight)
-            x = x + self._linear(F.gelu(h), block.out.weight)  # [B, 1, C]
-        x = F.rms_norm(x, self.norm.normalized_shape, self.norm.weight, self.norm.eps)
-        logits = self._linear(x.select(1, 0), self.embed.weight)  # [B, V]
-        hi += 1
+        """Logits [B, T, V] for a few tokens [B, T] after ``state``: the arithmetic of
+        ``forward_state`` up to float rounding, with less per-token overhead: functional
+        calls; norm gains folded into the matrices (:class:`DecodeWeights`); each RMSNorm as
+        one ``layer_norm`` of [x, -x] (whose mean is 0 and variance mean(x²)); RoPE rows from
+        a cached table, applied to queries and keys (and, as the identity, values) in four
+        operations; keys and values written in place, with one copy per layer, into a
+        preallocated buffer (the window plus KV_SLACK slots) that is copied only when the
+        window slides past its slack or when an older state is stepped again."""
+        c = self.config
+        B, T = tokens.shape  # noqa: N806 (nanoGPT shape names)
+        H = c.n_heads  # noqa: N806
+        weights = self._decode_weights()
+        cos, sin = self._rope_rows(state.pos, T)  # [T, 3H, D] each
+        buf, lo, hi = self._buffer_for(state, B, T)
+        mask = window_mask(hi - lo, T, c.max_seq_len, tokens.device) if T > 1 else None
+        x = F.embedding(tokens.reshape(B * T), self.embed.weight)  # [N, C]
+        fw, qw = ([], weights.matrices) if weights.int8 else (weights.matrices, [])
+        logits = decode_blocks()(x, cos, sin, buf.layers, fw, qw, weights.eps, mask, B, H, lo, hi)
+        logits = logits.view(B, T, -1)  # [B, T, V]
+        hi += T
         buf.frontier = hi
-        lo = max(lo, hi - (self.config.max_seq_len - 1))  # the next query sees these + itself
-        keys = [k.narrow(2, lo, hi - lo) for k in buf.layer_keys]
-        values = [v.narrow(2, lo, hi - lo) for v in buf.layer_values]
-        return logits, KVCache(keys, values, state.pos + 1, buf, lo, hi)
+        lo = max(lo, hi - (c.max_seq_len - 1))  # the next query sees these + itself
+        return logits, KVCache(pos=state.pos + T, buffer=buf, lo=lo, hi=hi)
