@@ -147,3 +147,127 @@ def test_no_nottingham_tune_trips_the_abc_guards() -> None:
         text = path.read_text(encoding="utf-8", errors="replace")
         music_io._check_meters(text)
         music_io._check_lengths(text)
+    for path in sorted(NOTTINGHAM_ABC.glob("*.abc")):
+        for tune in path.read_text(encoding="utf-8", errors="replace").split("\nX:"):
+            music_io._check_repeats(tune)
+
+
+BRACKETED_PARTS = "".join(
+    f"P:{part}\n{notes}|[1 dcBA:|[2 d4||\n" for part, notes in zip("ABCDEFGHIJ", ["GABc"] * 10)
+)
+
+
+def test_end_repeats_after_bracketed_endings_repeat_one_part_each() -> None:
+    """Ten parts ``notes |[1 ... :|[2 ... ||`` with no ``|:``: each ``:|`` went back to the very
+    beginning, 2^10-fold (over 30 s). Each part now plays notes, ending 1, notes, ending 2:
+    10 x (4 + 4 + 4 + 1) notes."""
+    score = abc_to_score(f"X:1\nT:t\nM:4/4\nL:1/4\nK:G\n{BRACKETED_PARTS}")
+    assert sum(len(t.notes) for t in score.tracks) == 10 * (4 + 4 + 4 + 1)
+
+
+def test_too_many_end_repeats_are_refused_at_once() -> None:
+    body = "GABc:|" * 17
+    with pytest.raises(UnreadableMusic, match="too many repeats"):
+        abc_to_score(f"X:1\nT:t\nM:4/4\nL:1/4\nK:G\n{body}\n")
+    score = abc_to_score(f"X:1\nT:t\nM:4/4\nL:1/4\nK:G\n{'GABc:|' * 16}\n")
+    assert sum(len(t.notes) for t in score.tracks) > 0
+
+
+MUSICXML = """<?xml version="1.0" encoding="{encoding}"?>
+<score-partwise version="4.0"><part-list><score-part id="P1"><part-name>M</part-name>
+</score-part></part-list><part id="P1"><measure number="1"><attributes>
+<divisions>1</divisions><key><fifths>{fifths}</fifths></key>
+<time><beats>{beats}</beats><beat-type>4</beat-type></time></attributes>
+<note><pitch><step>C</step><octave>{octave}</octave></pitch><duration>4</duration>
+<type>whole</type></note></measure></part></score-partwise>
+"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"fifths": "99999999"}, "absurd key"),
+        ({"fifths": "2147483648"}, "absurd key"),
+        ({"beats": "99999999"}, "absurd meter"),
+        ({"beats": "1/0"}, "absurd value"),
+        ({"beats": "-1"}, "absurd meter"),
+        ({"octave": "-1"}, "absurd pitch"),
+    ],
+)
+def test_absurd_musicxml_numbers_are_refused_at_once(
+    tmp_path: Path, fields: dict[str, str], reason: str
+) -> None:
+    """music21 built one accidental per fifth and accent weights per beat: minutes of work."""
+    values = {"encoding": "UTF-8", "fifths": "2", "beats": "4", "octave": "4", **fields}
+    path = tmp_path / "bad.musicxml"
+    path.write_text(MUSICXML.format(**values))
+    with pytest.raises(UnreadableMusic, match=reason):
+        load_score(path)
+
+
+def test_an_ordinary_musicxml_file_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "ok.musicxml"
+    path.write_text(MUSICXML.format(encoding="UTF-8", fifths="-3", beats="3+1", octave="4"))
+    score = load_score(path)
+    assert [n.pitch for t in score.tracks for n in t.notes] == [60]
+
+
+def test_an_unknown_xml_encoding_is_a_loading_error(tmp_path: Path) -> None:
+    path = tmp_path / "enc.musicxml"
+    path.write_text(MUSICXML.format(encoding="utX-8", fifths="0", beats="4", octave="4"))
+    with pytest.raises(LOADING_ERRORS, match="unknown encoding"):
+        load_score(path)
+
+
+def _wav_with_header(tmp_path: Path, offset: int, value: bytes) -> Path:
+    rate = 22050
+    path = tmp_path / f"h{offset}.wav"
+    soundfile.write(str(path), np.sin(np.arange(rate * 2) * 0.05) * 0.5, rate, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    data[offset : offset + len(value)] = value
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [
+        (22, struct.pack("<H", 0xFFFF)),  # 65,535 channels: audioread reshaped to them
+        (24, struct.pack("<I", 0)),  # a sample rate of 0: librosa divided by it
+        (24, struct.pack("<I", 1)),  # 1 Hz
+    ],
+)
+def test_broken_wav_headers_are_cadence_errors(tmp_path: Path, offset: int, value: bytes) -> None:
+    with pytest.raises(CadenceError, match="could not be read|sample rate"):
+        analyze_audio(_wav_with_header(tmp_path, offset, value))
+
+
+def test_float_samples_far_over_full_scale_are_refused(tmp_path: Path) -> None:
+    """Finite but huge float samples (1e38) overflowed librosa's onset envelope to infinity."""
+    rate = 22050
+    y = np.sin(np.arange(rate * 2) * 0.05).astype(np.float32)
+    y[5000] = 1e38
+    path = tmp_path / "huge.wav"
+    soundfile.write(str(path), y, rate, subtype="FLOAT")
+    with pytest.raises(CadenceError, match="over full scale"):
+        analyze_audio(path)
+
+
+def test_a_float_file_a_little_over_full_scale_is_analysed(tmp_path: Path) -> None:
+    rate = 22050
+    t = np.arange(rate * 4) / rate
+    y = (1.5 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+    path = tmp_path / "loud.wav"
+    soundfile.write(str(path), y, rate, subtype="FLOAT")
+    analysis = analyze_audio(path)
+    assert analysis.duration_s == pytest.approx(4.0, abs=0.01)
+
+
+def test_the_guards_read_only_the_tune_asked_for_even_with_zero_padded_numbers() -> None:
+    """music21's airdsAirs books number tunes ``X:0001``; the guards compared "0001" with "1"
+    and so checked the whole book (413 end-repeats) and refused every tune."""
+    tune = "T:t\nM:4/4\nL:1/4\nK:G\nGABc:|\n"
+    book = "".join(f"X:{i:04d}\n{tune}\n" for i in range(1, 20))
+    alone = abc_to_score(f"X:1\n{tune}")
+    score = abc_to_score(book, number=3)
+    assert sum(len(t.notes) for t in score.tracks) == sum(len(t.notes) for t in alone.tracks) > 0

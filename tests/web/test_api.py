@@ -236,7 +236,7 @@ def test_full_queue_is_503_and_saves_nothing(
         started.set()
         release.wait(30)
 
-    monkeypatch.setattr(jobs, "run_job", blocked)
+    monkeypatch.setattr(jobs, "run_job_in_child", blocked)
     settings = make_settings(tmp_path / "home", tiny_model, job_workers=1, queue_size=1)
     with TestClient(create_app(settings)) as client:
         add_clinician(settings, "theo", "therapist")

@@ -97,7 +97,7 @@ def finetune(
     from cadence.models import Model
     from cadence.models.shipped import resolve_model_dir
     from cadence.music.formats import LOADING_ERRORS
-    from cadence.music.io import load_score
+    from cadence.music.bounded import load_score_within
     from cadence.training.finetune import (
         anchor_tokens,
         encode_tunes,
@@ -116,7 +116,7 @@ def finetune(
     scores = []
     for fav in tunes_files:
         try:
-            scores.append(load_score(fav.path))
+            scores.append(load_score_within(fav.path))
         except LOADING_ERRORS as err:
             name = fav.title or fav.sha256[:12]
             raise CadenceError(f"favourite {name}: unreadable ({err})") from None

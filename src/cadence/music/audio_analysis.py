@@ -19,9 +19,6 @@ An unreadable or silent file raises :class:`CadenceError` naming the file.
 from __future__ import annotations
 
 import math
-import struct
-import warnings
-import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -70,55 +67,59 @@ class AudioAnalysis:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions a decoder raises on a file it cannot read (listed once, here)."""
-    import soundfile
+# Sample rates read (Hz): below 4 kHz nothing musical is left, above 384 kHz no real file goes.
+SAMPLE_RATES = range(4000, 384_001)
+# A float file's samples may overshoot full scale a little; far beyond it the file is corrupt
+# (and squaring such samples in the analysis overflows to infinity).
+MAX_PEAK = 64.0
 
-    with warnings.catch_warnings():
-        # audioread imports modules Python 3.13 removes (aifc, audioop, sunau); not ours to fix.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioread
 
-    return (
-        soundfile.LibsndfileError,
-        audioread.DecodeError,  # NoBackendError is a DecodeError
-        EOFError,
-        OSError,
-        # audioread's fallback reads WAV/AIFF with the standard library, whose readers raise
-        # these on broken chunk headers (found by fuzzing; tests/reliability).
-        wave.Error,
-        struct.error,
-        RuntimeError,  # wave's chunk reader on a seek past the end
+def _unreadable(path: Path, err: BaseException) -> CadenceError:
+    detail = f"{type(err).__name__}{': ' if str(err) else ''}{err}"
+    return CadenceError(
+        f"audio file {path} could not be read ({detail}); give a WAV, FLAC, OGG or MP3 file"
     )
 
 
 def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """Mono float samples at :data:`SAMPLE_RATE` (at most :data:`MAX_SECONDS`), or a
-    CadenceError naming the file."""
+    CadenceError naming the file.
+
+    Files are decoded by libsndfile (through soundfile; it reads WAV, FLAC, OGG, MP3 and
+    AIFF) only. librosa's fallback, audioread's standard-library readers, raised errors of
+    its own on corrupt headers (a reshape to 65,535 channels, a sample rate of 0; found by
+    fuzzing, tests/reliability) where libsndfile had already refused the file.
+    """
     import librosa
+    import soundfile
 
     path = Path(path)
     if not path.is_file():
         raise CadenceError(f"audio file {path} does not exist")
     try:
-        with warnings.catch_warnings():
-            # librosa warns when it falls back from soundfile to audioread; the outcome (read,
-            # or a CadenceError) is what matters here.
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)  # audioread's own imports
-            y, sr = librosa.load(path, sr=SAMPLE_RATE, mono=True, duration=MAX_SECONDS)
-    # librosa refuses a buffer that is not finite everywhere (NaN or inf in a float WAV).
-    except (*_read_errors(), librosa.util.exceptions.ParameterError) as err:
-        raise CadenceError(
-            f"audio file {path} could not be read ({type(err).__name__}{': ' if str(err) else ''}"
-            f"{err}); give a WAV, FLAC, OGG or MP3 file"
-        ) from None
-    if not np.all(np.isfinite(y)):  # a float WAV can hold NaN or infinity
+        with soundfile.SoundFile(path) as f:
+            sr = int(f.samplerate)
+            if sr not in SAMPLE_RATES:
+                raise CadenceError(f"audio file {path} has an unusable sample rate ({sr} Hz)")
+            data = f.read(frames=int(MAX_SECONDS * sr), dtype="float64", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError, EOFError, ValueError) as err:
+        raise _unreadable(path, err) from None
+    if data.size == 0:
+        raise CadenceError(f"audio file {path} holds no samples")
+    if not np.all(np.isfinite(data)):  # a float WAV can hold NaN or infinity
         raise CadenceError(f"audio file {path} holds samples that are not finite numbers")
-    if y.size < sr:  # under one second: nothing to analyse
+    peak = float(np.max(np.abs(data)))
+    if peak > MAX_PEAK:
+        raise CadenceError(
+            f"audio file {path} holds samples {20 * math.log10(peak):.0f} dB over full scale"
+        )
+    y = data.mean(axis=1)
+    if sr != SAMPLE_RATE:
+        y = librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE)
+    y = y.astype(np.float32)
+    if y.size < SAMPLE_RATE:  # under one second: nothing to analyse
         raise CadenceError(f"audio file {path} is shorter than one second")
-    return y, int(sr)
+    return y, SAMPLE_RATE
 
 
 def loudness_lufs(y: np.ndarray, sr: int) -> float:
@@ -171,8 +172,13 @@ def analyze_samples(y: np.ndarray, sr: int, *, path: str = "") -> AudioAnalysis:
 
 def analyze_audio(path: str | Path) -> AudioAnalysis:
     """Tempo, key, mode, loudness and an arousal estimate of an audio file."""
+    import librosa
+
     y, sr = load_audio(path)
-    return analyze_samples(y, sr, path=str(path))
+    try:
+        return analyze_samples(y, sr, path=str(path))
+    except librosa.util.exceptions.ParameterError as err:  # e.g. an onset envelope of NaN
+        raise CadenceError(f"audio file {path} could not be analysed ({err})") from None
 
 
 def prescription_seeds(analysis: AudioAnalysis) -> dict[str, Any]:

@@ -44,6 +44,7 @@ LOADING_ERRORS: tuple[type[BaseException], ...] = (
     ZeroDivisionError,
     OverflowError,
     UnicodeDecodeError,
+    LookupError,  # an unknown encoding in an XML declaration (KeyError, IndexError are ones)
     zipfile.BadZipFile,
     ParseError,  # malformed MusicXML (music21 parses it with ElementTree)
     Music21Exception,

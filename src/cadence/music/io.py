@@ -17,6 +17,7 @@ import music21
 import symusic
 from music21 import abcFormat, bar, harmony, midi, spanner, stream
 
+from cadence.music.musicxml_checks import check_musicxml
 from cadence.music.formats import (
     ABC_SUFFIXES,
     KERN_SUFFIXES,
@@ -32,6 +33,9 @@ MAX_METER_NUMERATOR = 64
 # The longest note or rest read from ABC, in unit lengths (engineering limit: 256 eighths is 32
 # bars of 4/4; folk tunes stay under 16).
 MAX_NOTE_LENGTH = 256
+# The most end-repeats (``:|``, ``::``) read from one ABC tune (engineering limit: the
+# Nottingham tunes have at most 8; music21's expansion copies the part once per repeat).
+MAX_REPEATS = 16
 _FIELD_LINE = re.compile(r"^\s*(?:[A-Za-z]:|%)")
 _NOT_NOTES = re.compile(r'"[^"]*"|![^!]*!|\[[A-Za-z]:[^\]]*\]')
 _NOTE_LENGTH = re.compile(r"[A-Ga-gxzZ][,']*(\d{3,})")
@@ -66,6 +70,8 @@ def load_score(path: str | Path, *, abc_number: int | None = None) -> symusic.Sc
             raise UnreadableMusic("empty", "zero-length file")
         if suffix == ".mxl":
             _check_container(path)
+        if suffix in MUSICXML_SUFFIXES:
+            check_musicxml(path)
         parsed = music21.converter.parse(path)
         return stream_to_score(parsed)
     raise UnreadableMusic("unsupported format", suffix or "no suffix")
@@ -94,6 +100,7 @@ def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
     tune = _tune_text(text, number)
     _check_meters(tune)
     _check_lengths(tune)
+    _check_repeats(tune)
     handler = abcFormat.ABCFile().readstr(text, number=number)
     parsed = abcFormat.translate.abcToStreamScore(handler)
     _close_open_repeats(parsed)
@@ -108,7 +115,8 @@ def _tune_text(text: str, number: int | None) -> str:
     for line in text.splitlines():
         stripped = line.replace(" ", "")
         if stripped.startswith("X:"):
-            inside = stripped[2:].strip() == str(number)
+            digits = stripped[2:].strip()
+            inside = digits.isdigit() and int(digits) == number  # "X:0001" is tune 1
         if inside:
             lines.append(line)
     return "\n".join(lines) if lines else text
@@ -141,6 +149,16 @@ def _check_lengths(text: str) -> None:
                 raise UnreadableMusic("absurd note length", match.group(0)[:20])
 
 
+def _check_repeats(text: str) -> None:
+    """Refuse a tune with more than MAX_REPEATS end-repeats: music21 expands repeats by copying
+    the part once per repeat, so such a file is slow in proportion to repeats x length (a 3 KB
+    mutant with 40 repeats ran past 60 s; found by fuzzing, tests/reliability)."""
+    music = "\n".join(line for line in text.splitlines() if not _FIELD_LINE.match(line))
+    count = len(re.findall(r":\||::", _NOT_NOTES.sub("", music)))
+    if count > MAX_REPEATS:
+        raise UnreadableMusic("too many repeats", f"{count} end-repeats (at most {MAX_REPEATS})")
+
+
 def _close_open_repeats(parsed: stream.Stream) -> None:
     """Give every end-repeat without a start-repeat since the previous end-repeat a start right
     after that previous end (ABC: ``:|`` repeats back to the last repeat or the beginning).
@@ -148,8 +166,10 @@ def _close_open_repeats(parsed: stream.Stream) -> None:
     music21 otherwise repeats each such ``:|`` from the very beginning, expanding the earlier
     repeats again each time: a tune in parts A-F, each ending ``:|`` (as Nottingham's
     hornpipes are written), grew 2^6-fold, e.g. a 54-bar tune into 4164 beats and 12,096 notes
-    after 11 s, and a 615-byte file took 17-47 s (found by fuzzing; tests/reliability). Parts
-    with first/second-time brackets on the measure that would start the repeat are left alone.
+    after 11 s, and a 615-byte file took 17-47 s (found by fuzzing; tests/reliability). When
+    the previous end-repeat carries first/second-time brackets, the start goes after the
+    bracketed measures (``[1 ... :|[2 ... ||`` then the next part); ten such parts in a row
+    otherwise expanded 2^10-fold (over 30 s).
     """
     parts = parsed.parts if isinstance(parsed, stream.Score) and parsed.parts else [parsed]
     for part in parts:
@@ -166,9 +186,17 @@ def _close_open_repeats(parsed: stream.Stream) -> None:
                 started = True
             right = m.rightBarline
             if isinstance(right, bar.Repeat) and right.direction == "end":
-                if not started and last_end is not None and last_end + 1 <= i:
-                    opener = measures[last_end + 1]
-                    if id(opener) not in bracketed and opener.leftBarline is None:
+                if not started and last_end is not None:
+                    # the first measure after the previous end's first/second-time bracket
+                    j = last_end + 1
+                    while j < i and id(measures[j]) in bracketed:
+                        j += 1
+                    opener = measures[j] if j <= i else None
+                    if (
+                        opener is not None
+                        and id(opener) not in bracketed
+                        and opener.leftBarline is None
+                    ):
                         opener.leftBarline = bar.Repeat(direction="start")
                 last_end, started = i, False
 

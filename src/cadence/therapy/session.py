@@ -26,7 +26,7 @@ from cadence.generation.sampling import SamplingConfig
 from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
 from cadence.music.formats import LOADING_ERRORS
-from cadence.music.io import load_score
+from cadence.music.bounded import load_score_within
 from cadence.render import arrange, audio, chunks, midi, plot, score
 from cadence.therapy.prescription import Prescription
 from cadence.therapy.primer import encode_primer
@@ -54,7 +54,7 @@ def load_primer(path: str | Path | None) -> symusic.Score | None:
     if not path.is_file():
         raise CadenceError(f"primer {path} does not exist; give a MIDI, ABC or MusicXML file")
     try:
-        primer = load_score(path)
+        primer = load_score_within(path)
     except LOADING_ERRORS as err:
         raise CadenceError(
             f"primer {path} could not be read ({err}); give a MIDI, ABC or MusicXML file"

@@ -5,9 +5,11 @@
 ``clinic.sessions.record_session`` and the job's end state in one transaction, and reports
 progress to the row as it goes. Two runners call it:
 
-- :class:`LocalRunner` (the default): a thread pool in the web process with a bounded number of
-  slots (``job_workers`` running + ``queue_size`` waiting); when all are taken a new job is
-  refused with :class:`QueueFull` (503 with Retry-After), before anything is saved.
+- :class:`LocalRunner` (the default): a bounded number of slots (``job_workers`` running +
+  ``queue_size`` waiting) in the web process; each running job is a child process at a lower
+  CPU priority (``job_nice``), so the model never holds the web process's GIL and the pages
+  stay quick. When all slots are taken a new job is refused with :class:`QueueFull` (503 with
+  Retry-After), before anything is saved.
 - :class:`RQRunner` (``CADENCE_REDIS_URL`` set): enqueues ``run_job`` on Redis for
   ``cadence worker`` processes (RQ), which read the same settings from the environment.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import socket
@@ -301,8 +304,53 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# Job processes are forked from a forkserver: never from a web process with live threads.
+_CONTEXT = multiprocessing.get_context("forkserver")
+
+
+def run_job_in_child(job_id: int, settings: WebSettings) -> None:
+    """Run :func:`run_job` in a child process at the settings' lower CPU priority and wait
+    for it. A child that dies without finishing its job (killed, out of memory) leaves the job
+    failed with its exit code."""
+    child = _CONTEXT.Process(
+        target=_job_process, args=(job_id, settings), name=f"cadence-job-{job_id}"
+    )
+    child.start()
+    with _CHILDREN_LOCK:
+        _CHILDREN[job_id] = child
+    try:
+        child.join()
+    finally:
+        with _CHILDREN_LOCK:
+            _CHILDREN.pop(job_id, None)
+    if child.exitcode != 0:
+        log.error("job %s: its process ended with exit code %s", job_id, child.exitcode)
+        _fail_unfinished(
+            open_clinic_for(settings), job_id, f"the job's process stopped ({child.exitcode})"
+        )
+
+
+_CHILDREN: dict[int, Any] = {}
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _job_process(job_id: int, settings: WebSettings) -> None:
+    os.nice(settings.job_nice)
+    run_job(job_id, settings)
+
+
+def _fail_unfinished(clinic: Clinic, job_id: int, error: str) -> None:
+    with clinic.session() as db:
+        db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+            .values(status="failed", stage="failed", error=error, finished_at=utcnow())
+        )
+
+
 class LocalRunner:
-    """A bounded thread pool in this process."""
+    """Bounded slots in this process; each running job in a child process
+    (:func:`run_job_in_child`)."""
 
     name = "local"
 
@@ -322,7 +370,7 @@ class LocalRunner:
         self._slots.release()
 
     def submit(self, job_id: int) -> None:
-        future = self._pool.submit(run_job, job_id, self.settings)
+        future = self._pool.submit(run_job_in_child, job_id, self.settings)
         future.add_done_callback(self._done)
 
     def _done(self, future: Future[None]) -> None:
@@ -332,7 +380,18 @@ class LocalRunner:
             log.error("job crashed: %r", err, exc_info=err)
 
     def close(self) -> None:
+        """Stop: running jobs' processes are terminated and their jobs marked failed."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with _CHILDREN_LOCK:
+            running = list(_CHILDREN.items())
+        for job_id, child in running:
+            child.terminate()
+            child.join(10)
+            _fail_unfinished(
+                open_clinic_for(self.settings),
+                job_id,
+                "the server stopped before the job finished; start it again",
+            )
 
 
 class RQRunner:
@@ -391,19 +450,11 @@ class RQRunner:
 
 def rq_job_failed(job: Any, connection: Any, exc_type: Any, value: Any, traceback: Any) -> None:
     """RQ's failure callback (a timeout or a killed work horse): the row says failed."""
-    job_id = int(job.args[0])
-    clinic = open_clinic_for(WebSettings())
-    with clinic.session() as db:
-        db.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-            .values(
-                status="failed",
-                stage="failed",
-                error=f"the worker stopped the job ({getattr(exc_type, '__name__', exc_type)})",
-                finished_at=utcnow(),
-            )
-        )
+    _fail_unfinished(
+        open_clinic_for(WebSettings()),
+        int(job.args[0]),
+        f"the worker stopped the job ({getattr(exc_type, '__name__', exc_type)})",
+    )
 
 
 def make_runner(settings: WebSettings) -> Runner:

@@ -53,6 +53,9 @@ class WebSettings(BaseSettings):
     login_failures: int = Field(default=5, ge=1, le=1000)
     login_window_s: int = Field(default=60, ge=1, le=3600)
     job_timeout_s: int = Field(default=3 * 3600, ge=10)
+    # How much lower a generation job's CPU priority is than the pages' (os.nice): page and API
+    # reads stay quick while a job composes on the same cores (docs/reliability.md, load).
+    job_nice: int = Field(default=10, ge=0, le=19)
 
     @field_validator("home")
     @classmethod
