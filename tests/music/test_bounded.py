@@ -27,7 +27,7 @@ def test_the_child_reads_what_the_loader_reads() -> None:
 
 def test_a_read_past_the_limit_is_refused_with_a_reason() -> None:
     load_score_within(ABC, abc_number=1)  # the forkserver is up; the limit is the read's own
-    with pytest.raises(UnreadableMusic, match="too slow: not read within 0.001 s"):
+    with pytest.raises(UnreadableMusic, match=r"too slow: not read within 0\.001 s"):
         load_score_within(ABC, 0.001, abc_number=1)
 
 

@@ -96,8 +96,8 @@ def finetune(
     adapter, kept for `cadence session --patient`."""
     from cadence.models import Model
     from cadence.models.shipped import resolve_model_dir
-    from cadence.music.formats import LOADING_ERRORS
     from cadence.music.bounded import load_score_within
+    from cadence.music.formats import LOADING_ERRORS
     from cadence.training.finetune import (
         anchor_tokens,
         encode_tunes,

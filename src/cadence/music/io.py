@@ -17,7 +17,6 @@ import music21
 import symusic
 from music21 import abcFormat, bar, harmony, midi, spanner, stream
 
-from cadence.music.musicxml_checks import check_musicxml
 from cadence.music.formats import (
     ABC_SUFFIXES,
     KERN_SUFFIXES,
@@ -25,6 +24,7 @@ from cadence.music.formats import (
     MUSICXML_SUFFIXES,
     UnreadableMusic,
 )
+from cadence.music.musicxml_checks import check_musicxml
 
 CHORD_PART_NAME = "chords"
 # The largest meter numerator read from ABC (engineering limit: folk meters stay under 16; 64

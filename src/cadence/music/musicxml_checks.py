@@ -47,7 +47,7 @@ def check_musicxml(path: Path) -> None:
                     with archive.open(names[0]) as stream:
                         _check_stream(stream)
             return
-        with open(path, "rb") as stream:
+        with path.open("rb") as stream:
             _check_stream(stream)
     except UnreadableMusic:
         raise

@@ -25,8 +25,8 @@ from cadence.generation.plan import ControlPlan
 from cadence.generation.sampling import SamplingConfig
 from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
-from cadence.music.formats import LOADING_ERRORS
 from cadence.music.bounded import load_score_within
+from cadence.music.formats import LOADING_ERRORS
 from cadence.render import arrange, audio, chunks, midi, plot, score
 from cadence.therapy.prescription import Prescription
 from cadence.therapy.primer import encode_primer
