@@ -229,7 +229,10 @@ def window_mask(past: int, length: int, window: int, device: torch.device) -> to
 if TYPE_CHECKING:
     Packed = Any
 else:  # TorchScript resolves annotations at run time: the class of an int8 pack
-    Packed = torch.classes.quantized.LinearPackedParamsBase
+    try:
+        Packed = torch.classes.quantized.LinearPackedParamsBase
+    except (AttributeError, RuntimeError):  # no quantized kernels: decoding runs as Python
+        Packed = Any
 
 
 def _decode_linear(
@@ -377,7 +380,8 @@ class TransformerModel(CadenceModel):
         mode, chunks of up to ``DECODE_CHUNK`` tokens (a bar header, a prompt) take the
         decoding path of :meth:`step`; longer ones run the blocks as in training."""
         state = state if state is not None else KVCache()
-        if tokens.shape[1] <= DECODE_CHUNK and not self.training and not torch.is_grad_enabled():
+        short = 1 <= tokens.shape[1] <= DECODE_CHUNK
+        if short and not self.training and not torch.is_grad_enabled():
             return self._decode(tokens, state)
         logits, cache = self._run(tokens, state, state.pos, keep_cache=True)
         assert cache is not None
