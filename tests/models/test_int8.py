@@ -78,3 +78,23 @@ def test_training_decodes_in_float() -> None:
     model = build_model(LSTMConfig(embed_dim=8, hidden_size=8, num_layers=1), tok).train()
     with model.int8_decoding() as on:
         assert on is False
+
+
+def test_transformer_int8_packs_are_kept_until_the_weights_change() -> None:
+    torch.manual_seed(0)
+    cfg = TransformerConfig(d_model=16, n_layers=1, n_heads=2, d_ff=32, max_seq_len=8)
+    model = build_model(cfg, CadenceTokenizer()).eval()
+    ids = torch.tensor([[3, 4, 5]])
+    with model.int8_decoding(), torch.inference_mode():
+        first = model._int8
+        before, _ = model.forward_state(ids, None)
+    with model.int8_decoding():
+        assert model._int8 is first  # packing is the slow part of entering the block
+    with torch.no_grad():
+        model.blocks[0].fc.weight.mul_(3.0)
+    with model.int8_decoding(), torch.inference_mode():
+        assert model._int8 is not first
+        after, _ = model.forward_state(ids, None)
+        reference = model(ids)
+    assert not torch.equal(after, before)
+    assert (after - reference).abs().max() < 0.05 * reference.abs().max()

@@ -325,7 +325,8 @@ class TransformerModel(CadenceModel):
         empty = torch.empty(0, 0)
         self._rope_table: tuple[int, torch.Tensor, torch.Tensor] = (0, empty, empty)
         self._float_weights: DecodeWeights | None = None  # folded float32, rebuilt on change
-        self._int8: DecodeWeights | None = None  # int8 packs, while in ``int8_decoding``
+        self._int8_packs: DecodeWeights | None = None  # kept between ``int8_decoding`` blocks
+        self._int8: DecodeWeights | None = None  # the packs in use, inside such a block
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale the residual projections by depth
             for w in (block.attn.proj.weight, block.out.weight):
@@ -387,18 +388,19 @@ class TransformerModel(CadenceModel):
         assert cache is not None
         return logits, cache
 
-    # The folded float32 decoding weights are remade when a parameter changes in place
-    # (versions), and dropped when parameters may be replaced (train, .to, load_state_dict).
+    # The folded float32 decoding weights and the int8 packs are remade when a parameter
+    # changes in place (versions), and dropped when parameters may be replaced (train, .to,
+    # load_state_dict).
     def train(self, mode: bool = True) -> TransformerModel:
-        self._float_weights = None
+        self._float_weights = self._int8_packs = None
         return super().train(mode)
 
     def _apply(self, fn: Any, recurse: bool = True) -> TransformerModel:
-        self._float_weights = None
+        self._float_weights = self._int8_packs = None
         return super()._apply(fn, recurse)
 
     def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
-        self._float_weights = None
+        self._float_weights = self._int8_packs = None
         return super().load_state_dict(*args, **kwargs)
 
     # ---- decoding: a few tokens per stream, against a preallocated KV buffer -----------
@@ -420,10 +422,18 @@ class TransformerModel(CadenceModel):
         if self.training or self.device.type != "cpu" or not int8.available():
             yield False
             return
-        folded = self._fold_weights()
-        self._int8 = DecodeWeights(
-            [int8.pack(w, None) for w in folded.matrices], folded.eps, int8=True
-        )
+        packs = self._int8_packs
+        if packs is None or packs.stale():  # packing takes about 70 ms: once per weights
+            folded = self._fold_weights()
+            packs = DecodeWeights(
+                [int8.pack(w, None) for w in folded.matrices],
+                folded.eps,
+                int8=True,
+                params=folded.params,
+                versions=folded.versions,
+            )
+            self._int8_packs = packs
+        self._int8 = packs
         try:
             yield True
         finally:
