@@ -26,9 +26,10 @@ import pytest
 from cadence.web.jobs import open_clinic_for, sweep_orphans
 from cadence.web.store import Job
 from tests.reliability.conftest import write_report
-from tests.reliability.serve import Server, serve_env
+from tests.reliability.serve import Server, Worker, serve_env
 from tests.servers import PostgresServer, postgresql_server  # noqa: F401 (a fixture)
 from tests.web.conftest import PASSWORD, add_clinician, make_settings
+from tests.web.servers import redis_server
 
 WRITERS = 100
 JOBS = 10
@@ -86,14 +87,31 @@ async def _load(
         await asyncio.gather(*[writer(i) for i in range(WRITERS)], *[job(i) for i in range(JOBS)])
 
 
-def _crash_once(server: Server, token: str, kill_after_s: float, tag: str) -> dict[str, list[Any]]:
+async def _until_a_job_runs(url: str, token: str, timeout: float) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=url, timeout=10, headers=auth) as c:
+        while time.monotonic() < deadline:
+            r = await c.get("/api/v1/jobs")
+            if r.status_code == 200 and any(j["status"] == "running" for j in r.json()):
+                return
+            await asyncio.sleep(0.3)
+
+
+def _crash_once(
+    server: Server, token: str, kill_after_s: float, tag: str, worker: Worker | None = None
+) -> dict[str, list[Any]]:
     acked: dict[str, list[Any]] = {"patients": [], "consents": [], "jobs": [], "statuses": []}
 
     async def main() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(_load(server.url, token, acked, stop, tag))
         await asyncio.sleep(kill_after_s)
+        if worker is not None:  # kill the worker while it runs a job (up to 60 s more)
+            await _until_a_job_runs(server.url, token, 60.0)
         server.kill()  # SIGKILL to the whole process group, in the middle of the load
+        if worker is not None:
+            worker.kill()  # and to the RQ worker and its work horse
         stop.set()
         await asyncio.wait_for(task, timeout=60)
 
@@ -110,16 +128,38 @@ def _files_left(home: Path) -> dict[str, int]:
     }
 
 
-def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name: str) -> None:
+def _wait_for_jobs(client: httpx.Client, timeout: float) -> list[dict[str, Any]]:
+    """The job list once none is queued or running (RQ workers finish the queued ones after a
+    restart), or as it is after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = client.get("/api/v1/jobs").json()
+        if time.monotonic() > deadline or all(
+            j["status"] not in ("queued", "running") for j in jobs
+        ):
+            return jobs
+        time.sleep(1.0)
+
+
+def check_crash(
+    tmp_path: Path,
+    tiny_model: Path,
+    database_url: str | None,
+    name: str,
+    redis_url: str | None = None,
+) -> None:
     home = tmp_path / "home"
     extra = {"job_workers": "2", "queue_size": "32"}
     if database_url:
         extra["database_url"] = database_url
+    if redis_url:
+        extra["redis_url"] = redis_url
     env = serve_env(home, tiny_model, **extra)
     settings = make_settings(
         home, tiny_model, **({"database_url": database_url} if database_url else {})
     )
     server = Server(env, tmp_path / "serve.log", workers=2).start()
+    worker = Worker(env, tmp_path / "worker.log").start() if redis_url else None
     add_clinician(settings, "theo", "therapist")
     r = httpx.post(
         f"{server.url}/api/v1/auth/tokens", json={"username": "theo", "password": PASSWORD}
@@ -127,9 +167,11 @@ def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name
     token = r.json()["token"]
     rounds = []
     for round_no, kill_after in enumerate((4.0, 8.0)):
-        acked = _crash_once(server, token, kill_after, f"R{round_no}")
+        acked = _crash_once(server, token, kill_after, f"R{round_no}", worker)
         left_by_kill = _files_left(home)
         server.start()
+        if worker is not None:
+            worker.start()
         with httpx.Client(
             base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {token}"}
         ) as c:
@@ -143,7 +185,7 @@ def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name
                 for code in acked["consents"]
                 if not c.get(f"/api/v1/patients/{code}").json().get("consent")
             ]
-            jobs = c.get("/api/v1/jobs").json()
+            jobs = _wait_for_jobs(c, 180.0 if worker is not None else 0.0)
         stuck = [j["id"] for j in jobs if j["status"] in ("queued", "running")]
         failed_silently = [j["id"] for j in jobs if j["status"] == "failed" and not j["error"]]
         lost_jobs = sorted(set(acked["jobs"]) - {j["id"] for j in jobs})
@@ -167,6 +209,8 @@ def check_crash(tmp_path: Path, tiny_model: Path, database_url: str | None, name
             }
         )
     server.stop()
+    if worker is not None:
+        worker.stop()
     integrity = "n/a (PostgreSQL)"
     if database_url is None:
         with sqlite3.connect(home / "cadence.db") as db:
@@ -208,6 +252,14 @@ def test_sigkill_during_writes_and_jobs_postgresql(
 ) -> None:
     url = postgresql_server.create_database("crash")
     check_crash(tmp_path, tiny_model, url, "crash_postgresql")
+
+
+@pytest.mark.reliability
+def test_sigkill_during_writes_and_jobs_with_rq_workers(tmp_path: Path, tiny_model: Path) -> None:
+    """The server and `cadence worker` (RQ, a real redis-server) killed together: jobs the
+    worker had started are marked failed when it restarts; queued ones still run."""
+    with redis_server(tmp_path) as url:
+        check_crash(tmp_path, tiny_model, None, "crash_rq", redis_url=url)
 
 
 def test_startup_sweep_removes_what_a_kill_leaves(tmp_path: Path, tiny_model: Path) -> None:

@@ -6,6 +6,7 @@ Both read their settings from the ``CADENCE_`` environment (see :mod:`cadence.we
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -65,19 +66,33 @@ def worker(
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
-    from cadence.web.jobs import RQ_QUEUE, _open_clinic, open_clinic_for
+    from cadence.web.jobs import (
+        RQ_QUEUE,
+        _open_clinic,
+        fail_lost_rq_jobs,
+        open_clinic_for,
+        sweep_orphans,
+    )
 
     settings = _settings()
     if not settings.redis_url:
         raise CadenceError("set CADENCE_REDIS_URL (e.g. redis://localhost:6379/0) to run a worker")
-    # Migrate and create the web tables once; each job opens its own connections after fork.
-    open_clinic_for(settings).engine.dispose()
-    _open_clinic.cache_clear()
     connection = Redis.from_url(settings.redis_url)
     try:
         connection.ping()
     except RedisError as err:
         raise CadenceError(f"Redis at {settings.redis_url} is unreachable ({err})") from None
+    os.nice(settings.job_nice)  # beside a web server on the same cores, pages come first
+    clinic = open_clinic_for(settings)  # migrates and creates the web tables once
+    lost = fail_lost_rq_jobs(clinic, connection)
+    if lost:
+        typer.echo(f"{lost} jobs of a stopped worker marked failed", err=True)
+    swept = sweep_orphans(settings, clinic)  # what a killed worker left on disk
+    if any(swept.values()):
+        typer.echo(f"removed after an unclean stop: {swept}", err=True)
+    # each job opens its own connections after RQ forks its work horse
+    clinic.engine.dispose()
+    _open_clinic.cache_clear()
     rq_worker = Worker([Queue(RQ_QUEUE, connection=connection)], connection=connection)
     rq_worker.work(burst=burst, logging_level="INFO")
 

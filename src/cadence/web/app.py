@@ -20,8 +20,6 @@ from fastapi.templating import Jinja2Templates
 from cadence import __version__
 from cadence.web import api, errors, hardening, pages
 from cadence.web.jobs import (
-    LocalRunner,
-    fail_orphans,
     make_runner,
     open_clinic_for,
     sweep_orphans,
@@ -42,10 +40,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings.home.mkdir(parents=True, exist_ok=True)
     clinic = open_clinic_for(settings)
     runner = make_runner(settings)
-    if isinstance(runner, LocalRunner):
-        n = fail_orphans(clinic)
-        if n:
-            log.warning("%d jobs of a stopped server marked failed", n)
+    n = runner.fail_lost(clinic)
+    if n:
+        log.warning("%d jobs of a stopped server or worker marked failed", n)
     swept = sweep_orphans(settings, clinic)  # what a killed process left on disk
     if any(swept.values()):
         log.warning("removed after an unclean stop: %s", swept)

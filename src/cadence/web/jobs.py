@@ -70,6 +70,9 @@ class Runner(Protocol):
     def submit(self, job_id: int) -> None:
         """Start the saved (committed) job whose slot was reserved."""
 
+    def fail_lost(self, clinic: Clinic) -> int:
+        """Mark failed the jobs a stopped process left unfinished; how many."""
+
     def close(self) -> None: ...
 
 
@@ -373,6 +376,9 @@ class LocalRunner:
         future = self._pool.submit(run_job_in_child, job_id, self.settings)
         future.add_done_callback(self._done)
 
+    def fail_lost(self, clinic: Clinic) -> int:
+        return fail_orphans(clinic)
+
     def _done(self, future: Future[None]) -> None:
         self._slots.release()
         err = future.exception()
@@ -433,10 +439,20 @@ class RQRunner:
             log.error("could not enqueue job %s: %s", job_id, err)
             raise QueueFull(self.retry_after) from err
 
+    def fail_lost(self, clinic: Clinic) -> int:
+        from redis.exceptions import RedisError
+
+        try:
+            return fail_lost_rq_jobs(clinic, self.redis)
+        except RedisError as err:
+            log.error("Redis is unreachable; lost jobs not checked: %s", err)
+            return 0
+
     def _enqueue(self, job_id: int, on_failure: Any) -> None:
         self.queue.enqueue_call(
             "cadence.web.jobs.run_job",
             args=(job_id,),
+            job_id=rq_job_id(job_id),
             timeout=self.settings.job_timeout_s,
             result_ttl=3600,
             failure_ttl=7 * 86400,
@@ -455,6 +471,46 @@ def rq_job_failed(job: Any, connection: Any, exc_type: Any, value: Any, tracebac
         int(job.args[0]),
         f"the worker stopped the job ({getattr(exc_type, '__name__', exc_type)})",
     )
+
+
+def rq_job_id(job_id: int) -> str:
+    """The RQ job id of the job row ``job_id``."""
+    return f"cadence-{job_id}"
+
+
+def fail_lost_rq_jobs(clinic: Clinic, connection: Any) -> int:
+    """Jobs on Redis that will never finish, marked failed so nobody waits for them: the RQ
+    job is gone (Redis restarted without its data), RQ has it as failed or stopped, or it was
+    started by a work horse on this host that is no longer alive (``cadence worker`` killed
+    with SIGKILL, its horse too; tests/reliability). Run when a worker or server starts.
+    Returns how many."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as RQJob
+    from rq.job import JobStatus
+
+    host = socket.gethostname()
+    ended = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+    with clinic.session() as db:
+        rows = db.scalars(
+            select(Job).where(Job.runner == "rq", Job.status.in_(("queued", "running")))
+        ).all()
+        lost: dict[int, str] = {}
+        for job in rows:
+            try:
+                status = RQJob.fetch(rq_job_id(job.id), connection=connection).get_status()
+            except NoSuchJobError:
+                lost[job.id] = "the job was lost from the queue (Redis restarted?); start it again"
+                continue
+            where, _, pid = (job.worker or "").rpartition(":")
+            if status in ended:
+                lost[job.id] = "the worker stopped the job; start it again"
+            elif (
+                job.status == "running" and where == host and pid.isdigit() and not _alive(int(pid))
+            ):
+                lost[job.id] = "the worker stopped before the job finished; start it again"
+    for job_id, error in lost.items():
+        _fail_unfinished(clinic, job_id, error)
+    return len(lost)
 
 
 def make_runner(settings: WebSettings) -> Runner:
