@@ -1,4 +1,4 @@
-"""Fixtures for the reliability tests: a tiny model, and the web app on SQLite in tmp_path with
+"""Fixtures for the reliability tests (the tiny model is tests/conftest.py's): the web app on SQLite in tmp_path with
 the three clinicians every authorization and hostile-input test needs."""
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
-from cadence.models import LSTMConfig, build_model
-from cadence.tokens.tokenizer import CadenceTokenizer
 from cadence.web.settings import WebSettings
 from tests.web.conftest import add_clinician, make_settings, token_headers
 
@@ -30,18 +27,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CADENCE_"):
             monkeypatch.delenv(name)
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained one-layer LSTM: it composes nonsense quickly, which is all these tests need
-    (loudness, storage and HTTP behaviour do not depend on the music being good)."""
-    torch.manual_seed(0)
-    tok = CadenceTokenizer()
-    cfg = LSTMConfig(vocab_size=tok.vocab_size, embed_dim=32, hidden_size=64, num_layers=1)
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    build_model(cfg, tok).save_pretrained(folder)
-    return folder
 
 
 @dataclass(frozen=True)
