@@ -1,5 +1,6 @@
-"""Fixtures for the reliability tests (the tiny model is tests/conftest.py's): the web app on SQLite in tmp_path with
-the three clinicians every authorization and hostile-input test needs."""
+"""Fixtures for the reliability tests: the web app on SQLite in tmp_path with the three
+clinicians every authorization and hostile-input test needs (the tiny model is the one in
+tests/conftest.py)."""
 
 from __future__ import annotations
 
