@@ -150,6 +150,7 @@ def test_no_nottingham_tune_trips_the_abc_guards() -> None:
     for path in sorted(NOTTINGHAM_ABC.glob("*.abc")):
         for tune in path.read_text(encoding="utf-8", errors="replace").split("\nX:"):
             music_io._check_repeats(tune)
+            music_io._check_bars(tune)
 
 
 BRACKETED_PARTS = "".join(f"P:{part}\nGABc|[1 dcBA:|[2 d4||\n" for part in "ABCDEFGHIJ")
@@ -269,3 +270,19 @@ def test_the_guards_read_only_the_tune_asked_for_even_with_zero_padded_numbers()
     alone = abc_to_score(f"X:1\n{tune}")
     score = abc_to_score(book, number=3)
     assert sum(len(t.notes) for t in score.tracks) == sum(len(t.notes) for t in alone.tracks) > 0
+
+
+def test_a_bar_of_hundreds_of_notes_is_refused_at_once() -> None:
+    """Without a meter music21 fits a time signature to the longest bar: a 442/4 bar (a
+    tune whose bar lines were lost) took 40 s."""
+    with pytest.raises(UnreadableMusic, match="absurd bar"):
+        abc_to_score("X:1\nT:t\nL:1/4\nK:G\n" + "GABc " * 40 + "|\n")
+    score = abc_to_score("X:1\nT:t\nL:1/16\nK:G\n" + "GABc " * 8 + "|\n")
+    assert sum(len(t.notes) for t in score.tracks) == 32
+
+
+def test_many_repeats_of_a_long_tune_are_refused_at_once() -> None:
+    """12 end-repeats of a 264-bar tune took music21 7-30 s to expand."""
+    part = "GABc|" * 21 + "dcBA:|\n"
+    with pytest.raises(UnreadableMusic, match="too many repeats"):
+        abc_to_score("X:1\nT:t\nM:4/4\nL:1/4\nK:G\n" + part * 12)

@@ -36,6 +36,15 @@ MAX_NOTE_LENGTH = 256
 # The most end-repeats (``:|``, ``::``) read from one ABC tune (engineering limit: the
 # Nottingham tunes have at most 8; music21's expansion copies the part once per repeat).
 MAX_REPEATS = 16
+# The most end-repeats x bars (music21 copies the part per repeat; Nottingham's largest is
+# 6 x 63 = 378; a 264-bar mutant with 12 end-repeats, 3168, took 7-30 s).
+MAX_REPEAT_WORK = 1500
+# The most notes and rests in one bar of ABC (engineering limit: Nottingham's busiest bar has
+# 14). Without a meter music21 fits a time signature to the longest bar, and building the
+# accent weights of a 442/4 bar took 40 s.
+MAX_NOTES_PER_BAR = 96
+_BAR_LINE = re.compile(r"[|\]:]+")
+_NOTE_OR_REST = re.compile(r"[A-Ga-gxz]")
 _FIELD_LINE = re.compile(r"^\s*(?:[A-Za-z]:|%)")
 _NOT_NOTES = re.compile(r'"[^"]*"|![^!]*!|\[[A-Za-z]:[^\]]*\]')
 _NOTE_LENGTH = re.compile(r"[A-Ga-gxzZ][,']*(\d{3,})")
@@ -101,6 +110,7 @@ def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
     _check_meters(tune)
     _check_lengths(tune)
     _check_repeats(tune)
+    _check_bars(tune)
     handler = abcFormat.ABCFile().readstr(text, number=number)
     parsed = abcFormat.translate.abcToStreamScore(handler)
     _close_open_repeats(parsed)
@@ -150,13 +160,33 @@ def _check_lengths(text: str) -> None:
 
 
 def _check_repeats(text: str) -> None:
-    """Refuse a tune with more than MAX_REPEATS end-repeats: music21 expands repeats by copying
-    the part once per repeat, so such a file is slow in proportion to repeats x length (a 3 KB
-    mutant with 40 repeats ran past 60 s; found by fuzzing, tests/reliability)."""
+    """Refuse a tune with more than MAX_REPEATS end-repeats, or more than MAX_REPEAT_WORK
+    end-repeats x bars: music21 expands repeats by copying the part once per repeat, so such a
+    file is slow in proportion to repeats x length (a 3 KB mutant with 40 repeats ran past
+    60 s; found by fuzzing, tests/reliability)."""
     music = "\n".join(line for line in text.splitlines() if not _FIELD_LINE.match(line))
-    count = len(re.findall(r":\||::", _NOT_NOTES.sub("", music)))
+    music = _NOT_NOTES.sub("", music)
+    count = len(re.findall(r":\||::", music))
     if count > MAX_REPEATS:
         raise UnreadableMusic("too many repeats", f"{count} end-repeats (at most {MAX_REPEATS})")
+    bars = music.count("|")
+    if count * bars > MAX_REPEAT_WORK:
+        raise UnreadableMusic(
+            "too many repeats",
+            f"{count} end-repeats of a {bars}-bar tune (at most {MAX_REPEAT_WORK} repeats x bars)",
+        )
+
+
+def _check_bars(text: str) -> None:
+    """Refuse a bar of more than MAX_NOTES_PER_BAR notes and rests (a corrupt tune whose bar
+    lines were lost, or a chord symbol's stray quote: found by fuzzing, tests/reliability)."""
+    music = "".join(line for line in text.splitlines() if not _FIELD_LINE.match(line))
+    for segment in _BAR_LINE.split(_NOT_NOTES.sub("", music)):
+        count = len(_NOTE_OR_REST.findall(segment))
+        if count > MAX_NOTES_PER_BAR:
+            raise UnreadableMusic(
+                "absurd bar", f"{count} notes in one bar (at most {MAX_NOTES_PER_BAR})"
+            )
 
 
 def _close_open_repeats(parsed: stream.Stream) -> None:
