@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cadence.web.jobs import open_clinic_for, sweep_orphans
+from cadence.web.jobs import open_clinic_for
+from cadence.web.recovery import sweep_orphans
 from cadence.web.store import Job
 from tests.reliability.conftest import write_report
 from tests.reliability.serve import Server, Worker, serve_env

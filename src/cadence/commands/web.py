@@ -66,13 +66,8 @@ def worker(
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
-    from cadence.web.jobs import (
-        RQ_QUEUE,
-        _open_clinic,
-        fail_lost_rq_jobs,
-        open_clinic_for,
-        sweep_orphans,
-    )
+    from cadence.web.jobs import RQ_QUEUE, _open_clinic, open_clinic_for
+    from cadence.web.recovery import fail_lost_rq_jobs, sweep_orphans
 
     settings = _settings()
     if not settings.redis_url:

@@ -19,12 +19,9 @@ from fastapi.templating import Jinja2Templates
 
 from cadence import __version__
 from cadence.web import api, errors, hardening, pages
-from cadence.web.jobs import (
-    make_runner,
-    open_clinic_for,
-    sweep_orphans,
-)
+from cadence.web.jobs import make_runner, open_clinic_for
 from cadence.web.limits import BodyLimit
+from cadence.web.recovery import sweep_orphans
 from cadence.web.settings import WebSettings
 from cadence.web.state import WebState
 

@@ -31,9 +31,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from cadence.errors import CadenceError
+from cadence.web.recovery import (
+    fail_lost_rq_jobs,
+    fail_orphans,
+    fail_unfinished,
+    rq_job_id,
+)
 from cadence.web.settings import WebSettings
 from cadence.web.store import Job, create_tables, utcnow
 
@@ -231,82 +237,6 @@ def _primer_path(clinic: Clinic, actor: Any, code: str, favourite_id: int | None
     raise CadenceError(f"favourite_id: got {favourite_id}; the patient has no such tune")
 
 
-def fail_orphans(clinic: Clinic) -> int:
-    """Jobs this host's in-process runner had queued or running, in processes that are gone
-    (a restarted server): mark them failed so nobody waits for them. Returns how many."""
-    host = socket.gethostname()
-    n = 0
-    with clinic.session() as db:
-        rows = db.scalars(
-            select(Job).where(Job.runner == "local", Job.status.in_(("queued", "running")))
-        ).all()
-        for job in rows:
-            where, _, pid = (job.worker or "").rpartition(":")
-            if where != host or not pid.isdigit() or _alive(int(pid)):
-                continue
-            job.status, job.stage = "failed", "failed"
-            job.error = "the server stopped before the job finished; start it again"
-            job.finished_at = utcnow()
-            n += 1
-    return n
-
-
-# A stored file younger than this may belong to a transaction another worker has not committed
-# yet; only older files without a database row are orphans.
-ORPHAN_GRACE_S = 120.0
-
-
-def sweep_orphans(
-    settings: WebSettings, clinic: Clinic, *, grace_s: float = ORPHAN_GRACE_S
-) -> dict[str, int]:
-    """What a killed process leaves on disk, removed at start-up (tests/reliability kills
-    `cadence serve` with SIGKILL mid-job to find it):
-
-    - job folders (``<home>/jobs/<id>``) of jobs that are no longer queued or running;
-    - ``.incoming-*`` temporary copies in the file store, and stored files no database row
-      points at (a transaction that never committed), both older than ``grace_s``.
-
-    Returns how many of each were removed.
-    """
-    from cadence.clinic.models import StoredFile
-
-    removed = {"job_folders": 0, "temp_files": 0, "unreferenced_files": 0}
-    with clinic.session() as db:
-        live = {
-            str(i) for i in db.scalars(select(Job.id).where(Job.status.in_(("queued", "running"))))
-        }
-        known = {f"{sha}{suffix}" for sha, suffix in db.execute(
-            select(StoredFile.sha256, StoredFile.suffix))}  # fmt: skip
-    if settings.jobs_dir.is_dir():
-        for folder in settings.jobs_dir.iterdir():
-            if folder.is_dir() and folder.name.isdigit() and folder.name not in live:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed["job_folders"] += 1
-    cutoff = time.time() - grace_s
-    for path in clinic.files.all_files():
-        try:
-            old = path.stat().st_mtime < cutoff
-        except FileNotFoundError:  # removed meanwhile by its own transaction
-            continue
-        if not old:
-            continue
-        kind = "temp_files" if path.name.startswith(".incoming-") else "unreferenced_files"
-        if kind == "temp_files" or path.name not in known:
-            path.unlink(missing_ok=True)
-            removed[kind] += 1
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # Job processes are forked from a forkserver: never from a web process with live threads.
 _CONTEXT = multiprocessing.get_context("forkserver")
 
@@ -328,7 +258,7 @@ def run_job_in_child(job_id: int, settings: WebSettings) -> None:
             _CHILDREN.pop(job_id, None)
     if child.exitcode != 0:
         log.error("job %s: its process ended with exit code %s", job_id, child.exitcode)
-        _fail_unfinished(
+        fail_unfinished(
             open_clinic_for(settings), job_id, f"the job's process stopped ({child.exitcode})"
         )
 
@@ -340,15 +270,6 @@ _CHILDREN_LOCK = threading.Lock()
 def _job_process(job_id: int, settings: WebSettings) -> None:
     os.nice(settings.job_nice)
     run_job(job_id, settings)
-
-
-def _fail_unfinished(clinic: Clinic, job_id: int, error: str) -> None:
-    with clinic.session() as db:
-        db.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-            .values(status="failed", stage="failed", error=error, finished_at=utcnow())
-        )
 
 
 class LocalRunner:
@@ -393,7 +314,7 @@ class LocalRunner:
         for job_id, child in running:
             child.terminate()
             child.join(10)
-            _fail_unfinished(
+            fail_unfinished(
                 open_clinic_for(self.settings),
                 job_id,
                 "the server stopped before the job finished; start it again",
@@ -466,51 +387,11 @@ class RQRunner:
 
 def rq_job_failed(job: Any, connection: Any, exc_type: Any, value: Any, traceback: Any) -> None:
     """RQ's failure callback (a timeout or a killed work horse): the row says failed."""
-    _fail_unfinished(
+    fail_unfinished(
         open_clinic_for(WebSettings()),
         int(job.args[0]),
         f"the worker stopped the job ({getattr(exc_type, '__name__', exc_type)})",
     )
-
-
-def rq_job_id(job_id: int) -> str:
-    """The RQ job id of the job row ``job_id``."""
-    return f"cadence-{job_id}"
-
-
-def fail_lost_rq_jobs(clinic: Clinic, connection: Any) -> int:
-    """Jobs on Redis that will never finish, marked failed so nobody waits for them: the RQ
-    job is gone (Redis restarted without its data), RQ has it as failed or stopped, or it was
-    started by a work horse on this host that is no longer alive (``cadence worker`` killed
-    with SIGKILL, its horse too; tests/reliability). Run when a worker or server starts.
-    Returns how many."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job as RQJob
-    from rq.job import JobStatus
-
-    host = socket.gethostname()
-    ended = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
-    with clinic.session() as db:
-        rows = db.scalars(
-            select(Job).where(Job.runner == "rq", Job.status.in_(("queued", "running")))
-        ).all()
-        lost: dict[int, str] = {}
-        for job in rows:
-            try:
-                status = RQJob.fetch(rq_job_id(job.id), connection=connection).get_status()
-            except NoSuchJobError:
-                lost[job.id] = "the job was lost from the queue (Redis restarted?); start it again"
-                continue
-            where, _, pid = (job.worker or "").rpartition(":")
-            if status in ended:
-                lost[job.id] = "the worker stopped the job; start it again"
-            elif (
-                job.status == "running" and where == host and pid.isdigit() and not _alive(int(pid))
-            ):
-                lost[job.id] = "the worker stopped before the job finished; start it again"
-    for job_id, error in lost.items():
-        _fail_unfinished(clinic, job_id, error)
-    return len(lost)
 
 
 def make_runner(settings: WebSettings) -> Runner:
