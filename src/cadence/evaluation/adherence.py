@@ -200,6 +200,26 @@ class AdherenceReport:
         }
 
 
+def midi_figures(
+    midi_path: str | Path,
+    *,
+    planned_bpm: Sequence[float],
+    meter: tuple[int, int],
+    scale_pcs: Iterable[int],
+) -> dict[str, float]:
+    """The figures of :func:`measure` that come from the MIDI file alone (a session measures
+    them while its audio still renders)."""
+    score = _load(midi_path)
+    return {
+        "max_tempo_deviation_bpm": max_tempo_deviation(midi_path, planned_bpm, meter),
+        "in_scale_share": metrics.in_scale_share(score, scale_pcs),
+        "max_velocity": max_velocity(midi_path),
+        "beat_jitter_ms": beat_onset_jitter_ms(midi_path, meter),
+        "pitch_class_entropy": metrics.pitch_class_entropy(score),
+        "repeated_material_share": metrics.repeated_material_share(score),
+    }
+
+
 def measure(
     midi_path: str | Path,
     wav_path: str | Path | None,
@@ -211,32 +231,35 @@ def measure(
     requested_seconds: float,
     bar_seconds: float,
     undecodable: int,
+    midi: dict[str, float] | None = None,
 ) -> AdherenceReport:
     """Measure a written MIDI file (and its WAV rendering, if any) against the targets.
 
     Without a WAV, the loudness fields are NaN and the duration is the MIDI's. The duration
-    is within one bar when |duration − requested_seconds| <= ``bar_seconds``.
+    is within one bar when |duration − requested_seconds| <= ``bar_seconds``. ``midi``: the
+    file's :func:`midi_figures`, when they were measured already.
     """
-    score = _load(midi_path)
+    if midi is None:
+        midi = midi_figures(midi_path, planned_bpm=planned_bpm, meter=meter, scale_pcs=scale_pcs)
     if wav_path is not None:
         lufs, peak, duration = wav_loudness(wav_path)
     else:
         lufs, peak, duration = math.nan, math.nan, duration_seconds(midi_path)
     duration_error = abs(duration - requested_seconds)
     return AdherenceReport(
-        max_tempo_deviation_bpm=max_tempo_deviation(midi_path, planned_bpm, meter),
-        in_scale_share=metrics.in_scale_share(score, scale_pcs),
-        max_velocity=max_velocity(midi_path),
+        max_tempo_deviation_bpm=midi["max_tempo_deviation_bpm"],
+        in_scale_share=midi["in_scale_share"],
+        max_velocity=int(midi["max_velocity"]),
         loudness_lufs=lufs,
         loudness_error_lu=abs(lufs - target_lufs),
         true_peak_dbtp=peak,
         duration_s=duration,
         duration_error_s=duration_error,
         duration_within_one_bar=bool(duration_error <= bar_seconds),
-        beat_jitter_ms=beat_onset_jitter_ms(midi_path, meter),
+        beat_jitter_ms=midi["beat_jitter_ms"],
         undecodable_sequences=int(undecodable),
-        pitch_class_entropy=metrics.pitch_class_entropy(score),
-        repeated_material_share=metrics.repeated_material_share(score),
+        pitch_class_entropy=midi["pitch_class_entropy"],
+        repeated_material_share=midi["repeated_material_share"],
     )
 
 

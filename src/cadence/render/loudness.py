@@ -15,6 +15,7 @@ the measure of ``evaluation.adherence.wav_loudness``.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,8 @@ _PEAK_BLOCK = 64  # samples per block of the true-peak scan
 _PEAK_PAD = 16  # samples of context each side of a block (> the filter's 10-sample half length)
 _PEAK_FIRST = 64  # loudest blocks oversampled before the others are screened
 _PEAK_BATCH = 8192  # blocks oversampled per resample_poly call (bounded memory)
+# From this many frames (a minute at 44.1 kHz) the channels are K-weighted in parallel threads.
+_THREADED_FRAMES = 44_100 * 60
 _FILTER_HOPS = 256  # 100 ms hops K-weighted per sosfilt call (bounded memory)
 
 
@@ -100,9 +103,19 @@ def block_powers(data: np.ndarray, rate: int) -> BlockPowers:
     if not n_blocks:
         return BlockPowers(power)
     sos = k_weighting_sos(rate)
-    for ch in range(data.shape[1]):
-        energies = _hop_energies(data[:, ch], sos, hop, n_hops)
-        sums = np.convolve(energies, np.ones(HOPS_PER_BLOCK), mode="valid")
+
+    def energies(ch: int) -> np.ndarray:
+        return _hop_energies(data[:, ch], sos, hop, n_hops)
+
+    channels = range(data.shape[1])
+    if data.shape[1] > 1 and data.shape[0] >= _THREADED_FRAMES:
+        # scipy's sosfilt runs without the GIL: the channels filter in parallel
+        with ThreadPoolExecutor(max_workers=data.shape[1]) as pool:
+            per_channel = list(pool.map(energies, channels))
+    else:
+        per_channel = [energies(ch) for ch in channels]
+    for ch, hops in zip(channels, per_channel, strict=True):
+        sums = np.convolve(hops, np.ones(HOPS_PER_BLOCK), mode="valid")
         power += CHANNEL_GAINS[ch] * sums / (hop * HOPS_PER_BLOCK)
     return BlockPowers(power)
 

@@ -230,18 +230,33 @@ def _compose_and_render(
     files["svg"] = out / "session.svg"
     if pipeline.missing:
         warnings.append(f"no audio: {pipeline.missing}")
-    # FluidSynth runs in subprocesses, so the score is engraved meanwhile.
+    # FluidSynth runs in subprocesses, so the score is engraved, and the MIDI file measured
+    # and plotted, meanwhile; only the WAV's measurement waits for the audio.
+    n_bars = len(plan.bars)
     with ThreadPoolExecutor(max_workers=1) as pool:
         audio_job = pool.submit(pipeline.finish, arranged, out, formats)
         score.to_musicxml(arranged, files["musicxml"])
         score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
         timings["render_score_s"] = time.perf_counter() - t0
+        from_midi = adherence.midi_figures(
+            files["midi"], planned_bpm=[b.tempo_bpm for b in plan.bars], meter=plan.meter,
+            scale_pcs=plan.scale,
+        )  # fmt: skip
+        files["plan"] = out / "plan.png"
+        plot.plot_plan(
+            files["plan"],
+            planned_tempo=[b.tempo_bpm for b in plan.bars],
+            planned_arousal=[b.arousal for b in plan.bars],
+            measured_tempo=adherence.tempo_per_bar(files["midi"], n_bars, plan.meter),
+            measured_arousal=adherence.arousal_per_bar(files["midi"], n_bars, plan.meter),
+            bar_seconds=plan.bar_seconds(),
+        )
+        timings["measure_midi_s"] = time.perf_counter() - t0 - timings["render_score_s"]
         files.update(audio_job.result())
     timings["render_s"] = time.perf_counter() - t0
     on_stage("measure")
 
     t0 = time.perf_counter()
-    n_bars = len(plan.bars)
     report = adherence.measure(
         files["midi"],
         files.get("wav"),
@@ -252,9 +267,8 @@ def _compose_and_render(
         requested_seconds=prescription.minutes * 60.0,
         bar_seconds=max(plan.bar_seconds()),
         undecodable=result.undecodable,
+        midi=from_midi,
     ).to_dict()
-    measured_tempo = adherence.tempo_per_bar(files["midi"], n_bars, plan.meter)
-    measured_arousal = adherence.arousal_per_bar(files["midi"], n_bars, plan.meter)
     report.update(
         {
             "goal": prescription.goal,
@@ -263,15 +277,6 @@ def _compose_and_render(
             "model": str(resolve_model_dir(model)),
             "seed": prescription.seed or 0,
         }
-    )
-    files["plan"] = out / "plan.png"
-    plot.plot_plan(
-        files["plan"],
-        planned_tempo=[b.tempo_bpm for b in plan.bars],
-        planned_arousal=[b.arousal for b in plan.bars],
-        measured_tempo=measured_tempo,
-        measured_arousal=measured_arousal,
-        bar_seconds=plan.bar_seconds(),
     )
     timings["evaluate_s"] = time.perf_counter() - t0
     report["timings"] = {k: round(v, 3) for k, v in timings.items()}
