@@ -72,6 +72,9 @@ def synthesize(
         "-i",  # no interactive shell
         "-q",  # quiet
         "-g", str(SYNTH_GAIN),
+        # load only the samples the piece's programs use: the same audio (checked sample for
+        # sample), but each segment's FluidSynth starts in ~0.06 s of CPU instead of ~0.18 s
+        "-o", "synth.dynamic-sample-loading=1",
         "-r", str(sample_rate),
         "-O", "float",
         "-T", "wav",
