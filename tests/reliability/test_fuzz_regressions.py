@@ -149,8 +149,9 @@ def test_no_nottingham_tune_trips_the_abc_guards() -> None:
         music_io._check_lengths(text)
     for path in sorted(NOTTINGHAM_ABC.glob("*.abc")):
         for tune in path.read_text(encoding="utf-8", errors="replace").split("\nX:"):
-            music_io._check_repeats(tune)
-            music_io._check_bars(tune)
+            music = music_io._music_text(tune)
+            music_io._check_repeats(music)
+            music_io._check_bars(music)
 
 
 BRACKETED_PARTS = "".join(f"P:{part}\nGABc|[1 dcBA:|[2 d4||\n" for part in "ABCDEFGHIJ")

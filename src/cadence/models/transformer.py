@@ -302,7 +302,10 @@ def decode_blocks() -> Callable[..., torch.Tensor]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of compile
                 _scripted_blocks = torch.jit.script(_decode_blocks)
-        except Exception:  # noqa: BLE001 (any scripting failure: run it as Python)
+        # What scripting raises: the compiler's own errors (torch.jit.Error, unsupported
+        # syntax), a missing operator such as the int8 kernel on a build without quantized
+        # engines (RuntimeError), or no source to read (OSError, e.g. a zipped install).
+        except (torch.jit.Error, torch.jit.frontend.FrontendError, RuntimeError, OSError):
             _scripted_blocks = _decode_blocks
     return _scripted_blocks
 

@@ -56,9 +56,7 @@ def load_score_within(
         receiver.close()
     if kind == "score":
         return symusic.Score.from_midi(payload)
-    if kind == "unreadable":
-        raise UnreadableMusic(*payload)
-    raise UnreadableMusic(payload[0], payload[1])
+    raise UnreadableMusic(*payload)
 
 
 def _read(path: str, abc_number: int | None, sender: Connection) -> None:
@@ -66,8 +64,8 @@ def _read(path: str, abc_number: int | None, sender: Connection) -> None:
         score = load_score(path, abc_number=abc_number)
         message: tuple = ("score", score.dumps_midi())
     except UnreadableMusic as err:
-        message = ("unreadable", (err.reason, err.detail))
-    except LOADING_ERRORS as err:
+        message = ("error", (err.reason, err.detail))
+    except LOADING_ERRORS as err:  # the reason is the error's type
         message = ("error", (type(err).__name__, str(err)))
     sender.send(message)
     sender.close()

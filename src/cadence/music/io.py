@@ -109,8 +109,9 @@ def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:
     tune = _tune_text(text, number)
     _check_meters(tune)
     _check_lengths(tune)
-    _check_repeats(tune)
-    _check_bars(tune)
+    music = _music_text(tune)
+    _check_repeats(music)
+    _check_bars(music)
     handler = abcFormat.ABCFile().readstr(text, number=number)
     parsed = abcFormat.translate.abcToStreamScore(handler)
     _close_open_repeats(parsed)
@@ -159,13 +160,17 @@ def _check_lengths(text: str) -> None:
                 raise UnreadableMusic("absurd note length", match.group(0)[:20])
 
 
-def _check_repeats(text: str) -> None:
-    """Refuse a tune with more than MAX_REPEATS end-repeats, or more than MAX_REPEAT_WORK
-    end-repeats x bars: music21 expands repeats by copying the part once per repeat, so such a
-    file is slow in proportion to repeats x length (a 3 KB mutant with 40 repeats ran past
-    60 s; found by fuzzing, tests/reliability)."""
-    music = "\n".join(line for line in text.splitlines() if not _FIELD_LINE.match(line))
-    music = _NOT_NOTES.sub("", music)
+def _music_text(tune: str) -> str:
+    """The tune's music: its lines without field lines, chord symbols and decorations."""
+    music = "\n".join(line for line in tune.splitlines() if not _FIELD_LINE.match(line))
+    return _NOT_NOTES.sub("", music)
+
+
+def _check_repeats(music: str) -> None:
+    """Refuse a tune (its :func:`_music_text`) with more than MAX_REPEATS end-repeats, or more
+    than MAX_REPEAT_WORK end-repeats x bars: music21 expands repeats by copying the part once
+    per repeat, so such a file is slow in proportion to repeats x length (a 3 KB mutant with 40
+    repeats ran past 60 s; found by fuzzing, tests/reliability)."""
     count = len(re.findall(r":\||::", music))
     if count > MAX_REPEATS:
         raise UnreadableMusic("too many repeats", f"{count} end-repeats (at most {MAX_REPEATS})")
@@ -177,11 +182,11 @@ def _check_repeats(text: str) -> None:
         )
 
 
-def _check_bars(text: str) -> None:
-    """Refuse a bar of more than MAX_NOTES_PER_BAR notes and rests (a corrupt tune whose bar
-    lines were lost, or a chord symbol's stray quote: found by fuzzing, tests/reliability)."""
-    music = "".join(line for line in text.splitlines() if not _FIELD_LINE.match(line))
-    for segment in _BAR_LINE.split(_NOT_NOTES.sub("", music)):
+def _check_bars(music: str) -> None:
+    """Refuse a bar of more than MAX_NOTES_PER_BAR notes and rests in a tune's
+    :func:`_music_text` (a corrupt tune whose bar lines were lost, or a chord symbol's stray
+    quote: found by fuzzing, tests/reliability)."""
+    for segment in _BAR_LINE.split(music):
         count = len(_NOTE_OR_REST.findall(segment))
         if count > MAX_NOTES_PER_BAR:
             raise UnreadableMusic(
@@ -202,13 +207,13 @@ def _close_open_repeats(parsed: stream.Stream) -> None:
     otherwise expanded 2^10-fold (over 30 s).
     """
     parts = parsed.parts if isinstance(parsed, stream.Score) and parsed.parts else [parsed]
+    bracketed = {
+        id(m)
+        for b in parsed.recurse().getElementsByClass(spanner.RepeatBracket)
+        for m in b.getSpannedElements()
+    }
     for part in parts:
         measures = list(part.getElementsByClass(stream.Measure))
-        bracketed = {
-            id(m)
-            for b in parsed.recurse().getElementsByClass(spanner.RepeatBracket)
-            for m in b.getSpannedElements()
-        }
         last_end: int | None = None
         started = False
         for i, m in enumerate(measures):

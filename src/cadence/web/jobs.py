@@ -208,19 +208,12 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
             )
         finished = True
     except CadenceError as err:
-        _set(clinic, job_id, status="failed", stage="failed", error=str(err), finished_at=utcnow())
+        fail_unfinished(clinic, job_id, str(err))
         finished = True
     finally:
         if not finished:
             log.error("job %s failed unexpectedly", job_id)
-            _set(
-                clinic,
-                job_id,
-                status="failed",
-                stage="failed",
-                error="internal error; the server log has the details",
-                finished_at=utcnow(),
-            )
+            fail_unfinished(clinic, job_id, "internal error; the server log has the details")
         shutil.rmtree(out, ignore_errors=True)
 
 
@@ -239,6 +232,9 @@ def _primer_path(clinic: Clinic, actor: Any, code: str, favourite_id: int | None
 
 # Job processes are forked from a forkserver: never from a web process with live threads.
 _CONTEXT = multiprocessing.get_context("forkserver")
+# The running job processes of this web process, by job id (LocalRunner.close stops them).
+_CHILDREN: dict[int, Any] = {}
+_CHILDREN_LOCK = threading.Lock()
 
 
 def run_job_in_child(job_id: int, settings: WebSettings) -> None:
@@ -262,9 +258,6 @@ def run_job_in_child(job_id: int, settings: WebSettings) -> None:
             open_clinic_for(settings), job_id, f"the job's process stopped ({child.exitcode})"
         )
 
-
-_CHILDREN: dict[int, Any] = {}
-_CHILDREN_LOCK = threading.Lock()
 
 
 def _job_process(job_id: int, settings: WebSettings) -> None:

@@ -24,18 +24,20 @@ if TYPE_CHECKING:
     from cadence.clinic.db import Clinic
 
 
+# The states of a job that has not finished.
+UNFINISHED = ("queued", "running")
+
+
 def fail_orphans(clinic: Clinic) -> int:
     """Jobs this host's in-process runner had queued or running, in processes that are gone
     (a restarted server): mark them failed so nobody waits for them. Returns how many."""
-    host = socket.gethostname()
     n = 0
     with clinic.session() as db:
         rows = db.scalars(
-            select(Job).where(Job.runner == "local", Job.status.in_(("queued", "running")))
+            select(Job).where(Job.runner == "local", Job.status.in_(UNFINISHED))
         ).all()
         for job in rows:
-            where, _, pid = (job.worker or "").rpartition(":")
-            if where != host or not pid.isdigit() or _alive(int(pid)):
+            if not _process_gone(job.worker):
                 continue
             job.status, job.stage = "failed", "failed"
             job.error = "the server stopped before the job finished; start it again"
@@ -65,9 +67,7 @@ def sweep_orphans(
 
     removed = {"job_folders": 0, "temp_files": 0, "unreferenced_files": 0}
     with clinic.session() as db:
-        live = {
-            str(i) for i in db.scalars(select(Job.id).where(Job.status.in_(("queued", "running"))))
-        }
+        live = {str(i) for i in db.scalars(select(Job.id).where(Job.status.in_(UNFINISHED)))}
         known = {f"{sha}{suffix}" for sha, suffix in db.execute(
             select(StoredFile.sha256, StoredFile.suffix))}  # fmt: skip
     if settings.jobs_dir.is_dir():
@@ -90,6 +90,13 @@ def sweep_orphans(
     return removed
 
 
+def _process_gone(worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``, as a job records the process that claimed it) is a
+    process on this host that is no longer alive."""
+    where, _, pid = (worker or "").rpartition(":")
+    return where == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -101,10 +108,11 @@ def _alive(pid: int) -> bool:
 
 
 def fail_unfinished(clinic: Clinic, job_id: int, error: str) -> None:
+    """Mark job ``job_id`` failed with ``error``, unless it has finished already."""
     with clinic.session() as db:
         db.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+            .where(Job.id == job_id, Job.status.in_(UNFINISHED))
             .values(status="failed", stage="failed", error=error, finished_at=utcnow())
         )
 
@@ -124,26 +132,24 @@ def fail_lost_rq_jobs(clinic: Clinic, connection: Any) -> int:
     from rq.job import Job as RQJob
     from rq.job import JobStatus
 
-    host = socket.gethostname()
     ended = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
     with clinic.session() as db:
-        rows = db.scalars(
-            select(Job).where(Job.runner == "rq", Job.status.in_(("queued", "running")))
+        rows = db.execute(
+            select(Job.id, Job.status, Job.worker).where(
+                Job.runner == "rq", Job.status.in_(UNFINISHED)
+            )
         ).all()
-        lost: dict[int, str] = {}
-        for job in rows:
-            try:
-                status = RQJob.fetch(rq_job_id(job.id), connection=connection).get_status()
-            except NoSuchJobError:
-                lost[job.id] = "the job was lost from the queue (Redis restarted?); start it again"
-                continue
-            where, _, pid = (job.worker or "").rpartition(":")
-            if status in ended:
-                lost[job.id] = "the worker stopped the job; start it again"
-            elif (
-                job.status == "running" and where == host and pid.isdigit() and not _alive(int(pid))
-            ):
-                lost[job.id] = "the worker stopped before the job finished; start it again"
+    lost: dict[int, str] = {}  # Redis is asked outside the database transaction
+    for job_id, status, worker in rows:
+        try:
+            rq_status = RQJob.fetch(rq_job_id(job_id), connection=connection).get_status()
+        except NoSuchJobError:
+            lost[job_id] = "the job was lost from the queue (Redis restarted?); start it again"
+            continue
+        if rq_status in ended:
+            lost[job_id] = "the worker stopped the job; start it again"
+        elif status == "running" and _process_gone(worker):
+            lost[job_id] = "the worker stopped before the job finished; start it again"
     for job_id, error in lost.items():
         fail_unfinished(clinic, job_id, error)
     return len(lost)

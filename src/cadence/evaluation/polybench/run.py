@@ -226,12 +226,10 @@ def run(
         nets.append(net)
         members.append(info)
     final: PianoRollRNN | Ensemble = nets[0] if len(nets) == 1 else Ensemble(nets)
-    valid = members[0]["valid"]
-    valid_by_size = [valid]  # valid NLL of the ensemble of the first k members, k = 1 .. n
+    valid_by_size = [members[0]["valid"]]  # valid NLL of the first k members averaged
     for k in range(2, len(nets) + 1):
         part = Ensemble(nets[:k])
         valid_by_size.append(score(part, data["valid"], cfg.eval_batch_size).nats_per_frame)
-    valid = valid_by_size[-1]
     if len(nets) > 1:
         for info, net in zip(members, nets, strict=True):
             info["test"] = score(net, data["test"], cfg.eval_batch_size).nats_per_frame
@@ -243,7 +241,7 @@ def run(
         "rnn": cfg.rnn if cfg.arch == "rnn" else None,
         "ensemble": cfg.ensemble,
         "test": test.nats_per_frame,
-        "valid": valid,
+        "valid": valid_by_size[-1],
         "train": members[-1]["train"],
         "test_frames": test.frames,
         "epochs": members[-1]["epochs"],
