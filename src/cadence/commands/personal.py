@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cadence.commands.ui import console
+from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 
 if TYPE_CHECKING:
@@ -28,23 +29,10 @@ if TYPE_CHECKING:
     from cadence.clinic.views import FileView, PatientHistory
     from cadence.therapy.prescription import Prescription
 
-console = Console(stderr=True)
-
 SYMBOLIC_SUFFIXES = (".mid", ".midi", ".abc", ".xml", ".musicxml", ".mxl", ".krn")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # Session output kinds as the clinic names them (docs/dev/clinic-services.md).
 FILE_KINDS = {"midi": "mid", "plan": "png"}
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _clinic() -> Clinic:
