@@ -192,3 +192,28 @@ def test_to_format_rejects_unknown_suffix(tmp_path: Path) -> None:
 def test_missing_midi_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         audio.to_wav(tmp_path / "none.mid", tmp_path / "x.wav", target_lufs=-20.0)
+
+
+@pytest.mark.parametrize("name", ["noise-stereo", "ramp-48k", "quiet-tail"])
+def test_int16_samples_measure_as_their_float_values(name: str) -> None:
+    """16-bit audio is measured without a float copy: the same figures as its float form."""
+    data, rate = SIGNALS[name]
+    pcm = np.clip(np.round(data * 32768), -32768, 32767).astype(np.int16)
+    pcm[0, 0] = -32768  # the one value whose negation overflows int16
+    as_float = pcm.astype(np.float64) / 32768
+    assert loudness.integrated_lufs(pcm, rate) == pytest.approx(
+        loudness.integrated_lufs(as_float, rate), abs=1e-9
+    )
+    assert loudness.true_peak_dbtp(pcm) == pytest.approx(
+        loudness.true_peak_dbtp(as_float), abs=1e-4
+    )
+
+
+@pytest.mark.parametrize("target", [-20.0, -35.0])
+def test_normalize_reports_what_a_fresh_measurement_finds(target: float) -> None:
+    """The plain-gain path reuses the first measurement: it must equal measuring again."""
+    data, rate = SIGNALS["noise-stereo"]
+    out, lufs, peak = audio.normalize(data.astype(np.float32), rate, target, -1.0)
+    assert lufs == pytest.approx(loudness.integrated_lufs(out, rate), abs=1e-4)
+    assert peak == pytest.approx(loudness.true_peak_dbtp(out), abs=1e-4)
+    assert lufs == pytest.approx(target, abs=0.05)

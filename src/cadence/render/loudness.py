@@ -90,8 +90,17 @@ def _hop_energies(channel: np.ndarray, sos: np.ndarray, hop: int, n_hops: int) -
     return energies
 
 
+def _full_scale(data: np.ndarray) -> float:
+    """Full scale of ``data``'s samples: 1.0 for floats, 32768 for int16 (as a WAV reader
+    scales PCM to floats), so 16-bit audio is measured without a float copy of it."""
+    if np.issubdtype(data.dtype, np.integer):
+        return float(-np.iinfo(data.dtype).min)
+    return 1.0
+
+
 def block_powers(data: np.ndarray, rate: int) -> BlockPowers:
-    """The gating-block powers of ``data`` (samples, channels), up to five channels."""
+    """The gating-block powers of ``data`` (samples, channels), up to five channels; float
+    samples are full scale at 1.0, integer ones at their type's range (see _full_scale)."""
     if data.ndim == 1:
         data = data[:, None]
     if data.shape[1] > len(CHANNEL_GAINS):
@@ -117,7 +126,7 @@ def block_powers(data: np.ndarray, rate: int) -> BlockPowers:
     for ch, hops in zip(channels, per_channel, strict=True):
         sums = np.convolve(hops, np.ones(HOPS_PER_BLOCK), mode="valid")
         power += CHANNEL_GAINS[ch] * sums / (hop * HOPS_PER_BLOCK)
-    return BlockPowers(power)
+    return BlockPowers(power / _full_scale(data) ** 2)
 
 
 def integrated_lufs(data: np.ndarray, rate: int) -> float:
@@ -159,9 +168,12 @@ def _block_sample_peaks(data: np.ndarray) -> np.ndarray:
     n, channels = data.shape
     n_full = n // _PEAK_BLOCK
     blocks = data[: n_full * _PEAK_BLOCK].reshape(n_full, _PEAK_BLOCK * channels)
-    peaks = np.maximum(blocks.max(axis=1), -blocks.min(axis=1))  # no |data| temporary
+    # no |data| temporary; float32 first, since -(-32768) overflows int16
+    peaks = np.maximum(
+        blocks.max(axis=1).astype(np.float32), -blocks.min(axis=1).astype(np.float32)
+    )
     if n % _PEAK_BLOCK:
-        peaks = np.append(peaks, np.abs(data[n_full * _PEAK_BLOCK :]).max())
+        peaks = np.append(peaks, np.abs(data[n_full * _PEAK_BLOCK :].astype(np.float32)).max())
     return peaks.astype(np.float32)
 
 
@@ -177,6 +189,8 @@ def _rows(data: np.ndarray, blocks: np.ndarray) -> np.ndarray:
 
 def true_peak_dbtp(data: np.ndarray) -> float:
     """True peak in dBTP of ``data`` (samples, channels): max |x| after 4× oversampling.
+
+    Float samples are full scale at 1.0, integer ones at their type's range (int16: 32768).
 
     The same value as ``max |resample_poly(data, 4, 1, axis=0)|`` (to float32 rounding).
     The signal is cut into short blocks, each oversampled with enough context on both sides
@@ -199,4 +213,4 @@ def true_peak_dbtp(data: np.ndarray) -> float:
     candidates = np.flatnonzero(near * _peak_filter_gain(taps) > peak)
     if len(candidates):
         peak = max(peak, float(_block_peaks(_rows(data, candidates), taps).max()))
-    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+    return 20.0 * math.log10(peak / _full_scale(data)) if peak > 0 else -math.inf
