@@ -120,3 +120,21 @@ def test_mix_rerenders_segments_that_changed() -> None:
         for seg in segs:
             r.submit(draft, seg)
         assert np.array_equal(r.mix(score, segs, n), expected)
+
+
+def test_a_part_not_yet_used_does_not_change_a_segment() -> None:
+    """A segment cut while a part had no notes yet sounds the same once the part appears
+    later (an empty track is silent); a changed note or tempo still counts."""
+    score = _piece(bars=6)
+    seg = chunks.segments(score, [0, 3 * 4 * TPQ])[0]
+    later = symusic.Track("bass", 32, False)
+    later.notes.append(symusic.Note(4 * 4 * TPQ, TPQ, 40, 80))  # only in the second segment
+    final = score.copy()
+    final.tracks.insert(1, later)
+    assert chunks.same_notes(chunks.cut(score, seg), chunks.cut(final, seg))
+    moved = final.copy()
+    moved.tracks[0].notes[0].pitch += 1
+    assert not chunks.same_notes(chunks.cut(score, seg), chunks.cut(moved, seg))
+    slower = final.copy()
+    slower.tempos[0].mspq += 1
+    assert not chunks.same_notes(chunks.cut(score, seg), chunks.cut(slower, seg))

@@ -11,8 +11,8 @@ The Transformer uses it on its decoding path (``step``, and chunks of up to 16 t
 calling the kernel from TorchScript: called from Python (``torch.ops`` with a packed-weight
 argument) it took 13.7 µs for a 256 × 256 matrix, from TorchScript 4.9 µs. There one step
 takes 374 µs against 2,335 µs in float32 (same process, loaded machine), and held-out NLL
-token by token moves 0.51609 → 0.51608 (``docs/benchmarks.md``). The LSTM still calls it
-from Python.
+token by token moves 0.51609 → 0.51608 (``docs/benchmarks.md``). The LSTM's cells run
+in TorchScript too (:func:`scripted`).
 
 The kernels come from ``torch.ops.quantized`` (what ``torch.ao.quantization.quantize_dynamic``
 uses); where a PyTorch build lacks them, :func:`available` is False and models decode in
@@ -22,10 +22,37 @@ float32.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-Packed = object  # torch.classes.quantized.LinearPackedParamsBase
+if TYPE_CHECKING:
+    Packed = Any
+else:  # TorchScript resolves annotations at run time: the class of an int8 pack
+    try:
+        Packed = torch.classes.quantized.LinearPackedParamsBase
+    except (AttributeError, RuntimeError):  # no quantized kernels: decoding runs as Python
+        Packed = Any
+
+_SCRIPTED: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+
+def scripted(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` compiled by TorchScript (once per process): the same operations without
+    Python between them (about 1 µs each, and about 9 µs for each call of the int8 kernel
+    from Python). Falls back to ``fn`` itself where scripting fails."""
+    if fn not in _SCRIPTED:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of compile
+                _SCRIPTED[fn] = torch.jit.script(fn)
+        # What scripting raises: the compiler's own errors (torch.jit.Error, unsupported
+        # syntax), a missing operator such as the int8 kernel on a build without quantized
+        # engines (RuntimeError), or no source to read (OSError, e.g. a zipped install).
+        except (torch.jit.Error, torch.jit.frontend.FrontendError, RuntimeError, OSError):
+            _SCRIPTED[fn] = fn
+    return _SCRIPTED[fn]
 
 
 def available() -> bool:

@@ -86,11 +86,7 @@ class LSTMModel(CadenceModel):
     ) -> tuple[torch.Tensor, LSTMState]:
         if self._int8 is not None and not self.training:
             with torch.no_grad():
-                steps = []
-                for t in range(tokens.shape[1]):
-                    logits, state = self._int8_step(tokens[:, t], state)
-                    steps.append(logits)
-                return torch.stack(steps, dim=1), state  # type: ignore[return-value]
+                return self._int8_steps(tokens, state)
         if state is None:
             state = self.init_state(tokens.shape[0])
         x = self.drop(self.embed(tokens))  # [B, T, E]
@@ -137,22 +133,21 @@ class LSTMModel(CadenceModel):
     def _int8_step(
         self, tokens: torch.Tensor, state: LSTMState | None
     ) -> tuple[torch.Tensor, LSTMState]:
+        logits, state = self._int8_steps(tokens[:, None], state)
+        return logits[:, 0], state  # [B, V]
+
+    def _int8_steps(
+        self, tokens: torch.Tensor, state: LSTMState | None
+    ) -> tuple[torch.Tensor, LSTMState]:
+        """Tokens [B, T] one step at a time through the int8 cells, all in one TorchScript
+        call (:func:`_int8_cells`): the same arithmetic as calling ``step`` T times."""
         assert self._int8 is not None
         cells, head = self._int8
         if state is None:
             state = self.init_state(tokens.shape[0])
-        h0, c0 = state  # [L, B, H] each
-        x = self.embed(tokens)  # [B, E]
-        hs, cs = [], []
-        for layer, packed in enumerate(cells):
-            gates = int8.linear(torch.cat([x, h0[layer]], dim=1), packed)  # [B, 4H]
-            i, f, g, o = gates.chunk(4, dim=1)  # PyTorch's gate order
-            c = torch.sigmoid(f) * c0[layer] + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            hs.append(h)
-            cs.append(c)
-            x = h
-        return int8.linear(x, head), (torch.stack(hs), torch.stack(cs))  # [B, V]; [L, B, H]
+        x = self.embed(tokens).transpose(0, 1)  # [T, B, E]
+        logits, h, c = int8.scripted(_int8_cells)(x, state[0], state[1], cells, head)
+        return logits.transpose(0, 1), (h, c)  # [B, T, V]; [L, B, H] each
 
     def _fast_step(
         self, tokens: torch.Tensor, state: LSTMState | None
@@ -175,3 +170,32 @@ class LSTMModel(CadenceModel):
             cs.append(c)
             x = h
         return self.head(x), (torch.stack(hs), torch.stack(cs))  # [B, V]; [L, B, H] each
+
+
+def _int8_cells(
+    x: torch.Tensor,  # [T, B, E] embeddings
+    h0: torch.Tensor,  # [L, B, H]
+    c0: torch.Tensor,
+    cells: list[int8.Packed],  # per layer: [W_ih | W_hh] and b_ih + b_hh, packed
+    head: int8.Packed,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits [T, B, V] and the final (h, c) of the LSTM run token by token with int8
+    weights: one product per cell for both inputs, PyTorch's gate order (i, f, g, o), and the
+    head applied to each step on its own (the dynamic int8 kernel scales each call's input,
+    so a batched head would round differently from ``step``)."""
+    hs = [h0[layer] for layer in range(len(cells))]
+    cs = [c0[layer] for layer in range(len(cells))]
+    steps = []
+    for t in range(x.shape[0]):
+        inp = x[t]
+        for layer in range(len(cells)):
+            gates = torch.ops.quantized.linear_dynamic(
+                torch.cat([inp, hs[layer]], 1), cells[layer], True
+            )  # [B, 4H]
+            i, f, g, o = gates.chunk(4, 1)
+            c = torch.sigmoid(f) * cs[layer] + torch.sigmoid(i) * torch.tanh(g)
+            inp = torch.sigmoid(o) * torch.tanh(c)
+            hs[layer] = inp
+            cs[layer] = c
+        steps.append(torch.ops.quantized.linear_dynamic(inp, head, True))
+    return torch.stack(steps), torch.stack(hs), torch.stack(cs)

@@ -12,11 +12,10 @@ Shapes: B batch, T new positions, P cached positions, C d_model, H heads, D head
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -226,17 +225,8 @@ def window_mask(past: int, length: int, window: int, device: torch.device) -> to
     return (k <= q) & (q - k < window)
 
 
-if TYPE_CHECKING:
-    Packed = Any
-else:  # TorchScript resolves annotations at run time: the class of an int8 pack
-    try:
-        Packed = torch.classes.quantized.LinearPackedParamsBase
-    except (AttributeError, RuntimeError):  # no quantized kernels: decoding runs as Python
-        Packed = Any
-
-
 def _decode_linear(
-    x: torch.Tensor, i: int, fw: list[torch.Tensor], qw: list[Packed]
+    x: torch.Tensor, i: int, fw: list[torch.Tensor], qw: list[int8.Packed]
 ) -> torch.Tensor:
     """``x @ W.T`` with decoding matrix ``i``: int8 when packs are given, else float."""
     if len(qw) > 0:
@@ -257,7 +247,7 @@ def _decode_blocks(
     sin: torch.Tensor,
     kv: list[torch.Tensor],  # per layer [B, 2H, capacity, D]: keys then values
     fw: list[torch.Tensor],  # float decoding matrices: qkv, proj, fc, out per block, head
-    qw: list[Packed],  # or the same as int8 packs (then fw is empty)
+    qw: list[int8.Packed],  # or the same as int8 packs (then fw is empty)
     eps: list[float],  # norm1, norm2 per block, final norm
     mask: torch.Tensor | None,  # [T, P + T] for T > 1
     batch: int,
@@ -289,25 +279,9 @@ def _decode_blocks(
     return _decode_linear(_rms(x, eps[-1]), 4 * len(kv), fw, qw)
 
 
-_scripted_blocks: Callable[..., torch.Tensor] | None = None
-
-
 def decode_blocks() -> Callable[..., torch.Tensor]:
-    """:func:`_decode_blocks` compiled by TorchScript (once per process): the same
-    operations without Python between them (about 1 µs each, and about 9 µs for each call of
-    the int8 kernel from Python). Falls back to the Python function where scripting fails."""
-    global _scripted_blocks
-    if _scripted_blocks is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # torch.jit is deprecated in favour of compile
-                _scripted_blocks = torch.jit.script(_decode_blocks)
-        # What scripting raises: the compiler's own errors (torch.jit.Error, unsupported
-        # syntax), a missing operator such as the int8 kernel on a build without quantized
-        # engines (RuntimeError), or no source to read (OSError, e.g. a zipped install).
-        except (torch.jit.Error, torch.jit.frontend.FrontendError, RuntimeError, OSError):
-            _scripted_blocks = _decode_blocks
-    return _scripted_blocks
+    """:func:`_decode_blocks` compiled by TorchScript (see :func:`int8.scripted`)."""
+    return int8.scripted(_decode_blocks)
 
 
 class TransformerModel(CadenceModel):
