@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,56 @@ def test_normalize_reports_what_a_fresh_measurement_finds(target: float) -> None
     assert lufs == pytest.approx(loudness.integrated_lufs(out, rate), abs=1e-4)
     assert peak == pytest.approx(loudness.true_peak_dbtp(out), abs=1e-4)
     assert lufs == pytest.approx(target, abs=0.05)
+
+
+@needs_fluidsynth
+def test_streamed_blocks_are_fluidsynths_wav_sample_for_sample(
+    midi_file: Path, tmp_path: Path
+) -> None:
+    """The blocks read from fluidsynth's standard output hold exactly what its own WAV
+    writer stores, with small blocks joined back in order."""
+    sf2 = audio.find_soundfont()
+    wav = tmp_path / "fs.wav"
+    cmd = synth._command(midi_file, 44100, sf2)
+    cmd[cmd.index("-T") + 1], cmd[cmd.index("-F") + 1] = "wav", str(wav)
+    subprocess.run(cmd, check=True, capture_output=True)
+    expected, _ = soundfile.read(str(wav), dtype="float32", always_2d=True)
+    blocks = [
+        b.copy() for b in synth.render_blocks(midi_file, sample_rate=44100, soundfont=sf2,
+                                              block_frames=10_000)
+    ]  # fmt: skip
+    assert len(blocks) > 3 and all(len(b) == 10_000 for b in blocks[:-1])
+    assert np.array_equal(np.concatenate(blocks), expected)
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("problem", ["not-midi", "missing-midi", "not-a-soundfont"])
+def test_what_fluidsynth_cannot_play_is_a_render_error(
+    problem: str, midi_file: Path, tmp_path: Path
+) -> None:
+    """fluidsynth exits 0 with silence for a file it cannot read: that is an error here."""
+    sf2, midi = audio.find_soundfont(), midi_file
+    if problem == "not-midi":
+        midi = tmp_path / "bad.mid"
+        midi.write_bytes(b"MThd this is not a MIDI file")
+    elif problem == "missing-midi":
+        midi = tmp_path / "none.mid"
+    else:
+        sf2 = tmp_path / "fake.sf2"
+        sf2.write_bytes(b"RIFF....sfbk nothing here")
+    with pytest.raises(synth.AudioRenderError, match=r"fluidsynth could not render .*\.mid"):
+        list(synth.render_blocks(midi, sample_rate=44100, soundfont=sf2))
+
+
+def test_pcm16_writer_rounds_clips_and_matches_libsndfile(tmp_path: Path) -> None:
+    data = (RNG.normal(size=(300_001, 2)) * 0.3).astype(np.float32)
+    data[:3, 0] = [1.5, -1.5, 1.0]  # beyond full scale: clipped, not wrapped
+    audio.write_pcm16(tmp_path / "ours.wav", data, 44100, block=65_536)
+    ours, rate = soundfile.read(str(tmp_path / "ours.wav"), dtype="int16", always_2d=True)
+    assert rate == 44100 and ours.shape == data.shape
+    assert list(ours[:3, 0]) == [32767, -32768, 32767]
+    expected = np.clip(np.rint(data * 32768.0), -32768, 32767)
+    assert np.array_equal(ours, expected.astype(np.int16))
+    soundfile.write(str(tmp_path / "sf.wav"), np.clip(data, -1, 1), 44100, subtype="PCM_16")
+    theirs, _ = soundfile.read(str(tmp_path / "sf.wav"), dtype="int16", always_2d=True)
+    assert np.abs(ours.astype(np.int32) - theirs).max() <= 1  # rounding ties only

@@ -119,7 +119,9 @@ def test_mix_rerenders_segments_that_changed() -> None:
     with chunks.SegmentRenderer(sample_rate=44100, soundfont=sf2, workers=1) as r:
         for seg in segs:
             r.submit(draft, seg)
-        assert np.array_equal(r.mix(score, segs, n), expected)
+        mixed = r.mix(score, segs, n)
+    # the stale segment was subtracted and the new one added: equal to float32 rounding
+    assert np.abs(mixed - expected).max() < 1e-6
 
 
 def test_a_part_not_yet_used_does_not_change_a_segment() -> None:

@@ -7,8 +7,10 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import symusic
 
@@ -214,20 +216,40 @@ def test_audio_segments_render_while_composing_and_are_reused(
 ) -> None:
     from cadence.render import chunks
 
-    renders: list[int] = []
-    real = chunks.synthesize
+    renders: list[Path] = []
+    submitted: list[str] = []  # "compose" or "render": the stage each segment was sent in
+    stage = ["compose"]
+    real = chunks.render_blocks
+    real_submit = chunks.SegmentRenderer.submit
 
-    def counting(midi: Path, wav: Path, **kw: object) -> None:
-        renders.append(symusic.Score(str(midi)).end())
-        real(midi, wav, **kw)  # type: ignore[arg-type]
+    def counting(midi: Path, **kw: object) -> Iterator[np.ndarray]:
+        renders.append(midi)
+        return real(midi, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(chunks, "synthesize", counting)
+    def submit(self: chunks.SegmentRenderer, score: symusic.Score, seg: chunks.Segment) -> None:
+        submitted.append(stage[0])
+        real_submit(self, score, seg)
+
+    final: list[list[chunks.Segment]] = []
+    real_mix = chunks.SegmentRenderer.mix
+
+    def mix(self: chunks.SegmentRenderer, score: symusic.Score, segs: list, frames: int):  # type: ignore[no-untyped-def]
+        final.append(list(segs))
+        return real_mix(self, score, segs, frames)
+
+    monkeypatch.setattr(chunks, "render_blocks", counting)
+    monkeypatch.setattr(chunks.SegmentRenderer, "mix", mix)
+    monkeypatch.setattr(chunks.SegmentRenderer, "submit", submit)
     monkeypatch.setattr(chunks, "SEGMENT_S", 8.0)  # a 1-minute session in several segments
     p = Prescription.for_goal("anxiety", 1.0, seed=5)
-    result = run_session(p, tmp_path, model=tiny_model)
-    segments = -(-len(p.bars) // max(1, round(8.0 / (p.duration_seconds() / len(p.bars)))))
-    assert segments >= 4
-    assert len(renders) == segments  # each rendered once: the early ones while composing
+    result = run_session(p, tmp_path, model=tiny_model, on_stage=lambda s: stage.__setitem__(0, s))
+    (segs,) = final
+    assert len(segs) >= 4
+    assert len(renders) == len(submitted) == len(segs)  # each segment rendered once
+    assert submitted[0] == "compose"  # the first sent while the model still composed
+    # bars left when composing ended are cut at least as fine as the early segments
+    seconds = np.diff([s.offset_s for s in segs])
+    assert seconds[-1] <= seconds[0] + 1e-6
     report = result.report
     assert abs(report["loudness_error_lu"]) <= 1.0
     assert report["duration_within_one_bar"]

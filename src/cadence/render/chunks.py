@@ -6,7 +6,9 @@ it, with their whole durations, the tempo in force and all later tempo changes â
 rendered segment by segment and overlap-added at each segment's start time. Each segment's
 render runs on past its last event (a silent marker :data:`TAIL_S` later), so releases and
 reverb of notes that ring across a cut are kept. Segments render in parallel processes, and
-the session pipeline starts them while the later bars are still being composed.
+the session pipeline starts them while the later bars are still being composed. Their audio
+is streamed from FluidSynth and added into the mix block by block as it arrives: no audio
+file is written and read back, and no segment is held in memory whole.
 
 The differences from one whole-file render are FluidSynth's 64-sample event grid (events
 may land up to 1.5 ms apart) and voice stealing when polyphony overflows; both are far below
@@ -17,15 +19,15 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import symusic
 
-from cadence.render.synth import synthesize
+from cadence.render.synth import render_blocks
 
 TAIL_S = 3.0  # rendered after a segment's last event; FluidSynth adds about 2 s more
 MARKER_CC = 110  # an undefined MIDI controller: a silent event that extends the render
@@ -148,20 +150,27 @@ def same_notes(a: symusic.Score, b: symusic.Score) -> bool:
 
 
 class SegmentRenderer:
-    """Renders segments in background FluidSynth processes and mixes them.
+    """Renders segments in background FluidSynth processes, adding them into one mix.
 
     ``submit`` may be called while the score is still growing (the segment's bars must be
-    final); ``mix`` checks every submitted segment against the final score, re-renders any
-    that changed, renders the ones never submitted, and overlap-adds them all.
+    final); ``mix`` checks every submitted segment against the final score, takes out any
+    that changed (rendered again and subtracted, so the mix matches a clean one to float32
+    rounding) and renders it anew, renders the ones never submitted, and returns the mix.
+    ``frames_hint``: the audio's expected length in frames, so the mix buffer is allocated
+    once (it grows when a render runs past it).
     """
 
-    def __init__(self, *, sample_rate: int, soundfont: Path, workers: int = 2) -> None:
+    def __init__(
+        self, *, sample_rate: int, soundfont: Path, workers: int = 2, frames_hint: int = 0
+    ) -> None:
         self.sample_rate = sample_rate
         self.soundfont = soundfont
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
         self._tmp = tempfile.TemporaryDirectory(prefix="cadence-render-")
-        self._jobs: dict[Segment, tuple[symusic.Score, Future[np.ndarray]]] = {}
-        self._lock = threading.Lock()
+        self._jobs: dict[Segment, tuple[symusic.Score, Future[None]]] = {}
+        self._undone: list[Future[None]] = []
+        self._lock = threading.Lock()  # guards the mix buffer and the file counter
+        self._out = np.zeros((max(0, frames_hint), 2), dtype=np.float32)  # pages come lazily
         self._count = 0
         self._gate = threading.Condition()
         self._limit = max(1, workers)
@@ -187,37 +196,69 @@ class SegmentRenderer:
     def submit(self, score: symusic.Score, seg: Segment) -> None:
         """Start rendering ``seg`` of ``score`` (tick-timed, arranged) in the background."""
         part = cut(score, seg)
+        self._jobs[seg] = (part, self._pool.submit(self._render, part, seg.offset_s, 1.0))
+
+    def unfinished(self) -> int:
+        """How many submitted segments are still waiting or rendering."""
+        return sum(not job.done() for _, job in self._jobs.values())
+
+    def _render(self, part: symusic.Score, offset_s: float, sign: float) -> None:
         with self._lock:
             self._count += 1
-            name = Path(self._tmp.name) / f"seg{self._count:04d}"
-        self._jobs[seg] = (part, self._pool.submit(self._render, part, name))
-
-    def _render(self, part: symusic.Score, name: Path) -> np.ndarray:
-        mid, wav = name.with_suffix(".mid"), name.with_suffix(".wav")
+            mid = Path(self._tmp.name) / f"seg{self._count:04d}.mid"
         part.dump_midi(str(mid))
         with self._gate:
             self._gate.wait_for(lambda: self._running < self._limit)
             self._running += 1
         try:
-            synthesize(mid, wav, sample_rate=self.sample_rate, soundfont=self.soundfont)
+            pos = round(offset_s * self.sample_rate)
+            for block in self._blocks(mid):
+                self._add(pos, block, sign)
+                pos += block.shape[0]
         finally:
             with self._gate:
                 self._running -= 1
                 self._gate.notify_all()
-        data, _ = soundfile.read(str(wav), dtype="float32", always_2d=True)
-        wav.unlink()
-        return data
+        mid.unlink()
+
+    def _blocks(self, mid: Path) -> Iterator[np.ndarray]:
+        return render_blocks(mid, sample_rate=self.sample_rate, soundfont=self.soundfont)
+
+    def _add(self, pos: int, block: np.ndarray, sign: float) -> None:
+        end = pos + block.shape[0]
+        with self._lock:
+            self._reserve(end)
+            if sign > 0:
+                self._out[pos:end] += block
+            else:
+                self._out[pos:end] -= block
+
+    def _reserve(self, frames: int) -> None:
+        """Grow the mix buffer to at least ``frames`` (call with the lock held)."""
+        if frames > self._out.shape[0]:
+            grown = np.zeros((max(frames, self._out.shape[0] * 3 // 2), 2), dtype=np.float32)
+            grown[: self._out.shape[0]] = self._out
+            self._out = grown
+
+    def _undo(self, seg: Segment) -> None:
+        """Take a rendered segment back out of the mix (its render again, subtracted)."""
+        part, job = self._jobs.pop(seg)
+        job.result()
+        self._undone.append(self._pool.submit(self._render, part, seg.offset_s, -1.0))
 
     def mix(self, score: symusic.Score, segs: list[Segment], frames: int) -> np.ndarray:
         """The whole score's audio (``frames`` long, stereo float32) from its segments."""
+        for seg in [s for s in self._jobs if s not in segs]:
+            self._undo(seg)
         for seg in segs:
             job = self._jobs.get(seg)
-            if job is None or not same_notes(job[0], cut(score, seg)):
+            if job is not None and not same_notes(job[0], cut(score, seg)):
+                self._undo(seg)
+                job = None
+            if job is None:
                 self.submit(score, seg)
-        out = np.zeros((frames, 2), dtype=np.float32)
-        for seg in segs:
-            data = self._jobs[seg][1].result()
-            start = round(seg.offset_s * self.sample_rate)
-            n = max(0, min(data.shape[0], frames - start))
-            out[start : start + n] += data[:n, : out.shape[1]]
-        return out
+        for future in [*(job for _, job in self._jobs.values()), *self._undone]:
+            future.result()
+        with self._lock:
+            self._reserve(frames)
+            return self._out[:frames]

@@ -34,6 +34,7 @@ from cadence.therapy.primer import encode_primer
 log = logging.getLogger(__name__)
 AUDIO_FORMATS = ("wav", "flac", "ogg")
 SAMPLE_RATE = 44100
+RENDER_TAIL_S = 2.5  # FluidSynth renders about 2 s past a file's last event
 
 
 @dataclass
@@ -87,26 +88,39 @@ class _AudioPipeline:
         except audio.AudioUnavailable as err:
             self.missing = str(err)
             return
+        seconds = plan.bar_seconds()
+        # the mix buffer, sized once: the planned length and the last segment's render tail
+        hint = round((sum(seconds) + chunks.TAIL_S + RENDER_TAIL_S) * SAMPLE_RATE)
         self.renderer = chunks.SegmentRenderer(
-            sample_rate=SAMPLE_RATE, soundfont=sf2, workers=audio.RENDER_WORKERS
+            sample_rate=SAMPLE_RATE, soundfont=sf2, workers=audio.RENDER_WORKERS, frames_hint=hint
         )
         self.renderer.set_parallel(1)
-        seconds = plan.bar_seconds()
         self.bars_per_segment = max(1, round(chunks.SEGMENT_S / (sum(seconds) / len(seconds))))
 
-    def segments(self, arranged: symusic.Score) -> list[chunks.Segment]:
+    def segments(self, arranged: symusic.Score, final: bool = False) -> list[chunks.Segment]:
+        """Segments of whole bars. ``final``: the bars after those already submitted are cut
+        into half-length segments, so that the last renders, which run on both cores once
+        composing is over, end closer together."""
         bar = arrange.bar_ticks(arranged, self.plan.meter)
-        starts = range(0, len(self.plan.bars), self.bars_per_segment)
+        n_bars = len(self.plan.bars)
+        starts = list(range(0, n_bars, self.bars_per_segment))
+        if final:
+            done = max((seg.end for seg in self.submitted), default=0) // bar
+            rest = range(done, n_bars, max(1, self.bars_per_segment // 2))
+            starts = [i for i in starts if i < done] + list(rest)
         return chunks.segments(arranged, [i * bar for i in starts])
 
     def on_partial(self, bars_done: int, score: symusic.Score) -> None:
-        """Submit every segment whose bars are all composed."""
-        if self.renderer is None:
+        """Submit the next segments whose bars are all composed, keeping at most one waiting
+        behind the one rendering: what is left when composing ends is cut finer (segments)."""
+        if self.renderer is None or self.renderer.unfinished() >= 2:
             return
         arranged = arrange.arrange(score, self.plan)
         bar = arrange.bar_ticks(arranged, self.plan.meter)
         for seg in self.segments(arranged):
-            if seg.end <= bars_done * bar and seg not in self.submitted:
+            if self.renderer.unfinished() >= 2 or seg.end > bars_done * bar:
+                break
+            if seg not in self.submitted:
                 self.renderer.submit(arranged, seg)
                 self.submitted.add(seg)
 
@@ -115,7 +129,7 @@ class _AudioPipeline:
             return {}
         self.renderer.set_parallel(audio.RENDER_WORKERS)
         data = self.renderer.mix(
-            arranged, self.segments(arranged), audio.frames(arranged, SAMPLE_RATE)
+            arranged, self.segments(arranged, final=True), audio.frames(arranged, SAMPLE_RATE)
         )
         wav = out / "session.wav"
         audio.finish(
