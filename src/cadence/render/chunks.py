@@ -34,6 +34,7 @@ MARKER_CC = 110  # an undefined MIDI controller: a silent event that extends the
 # Default segment length: short enough to share out, long enough that FluidSynth's start-up
 # (about 0.2 s to open the soundfont) stays small.
 SEGMENT_S = 150.0
+ROOM_S = 30.0  # mix buffer room past the expected length (FluidSynth renders past a marker)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class SegmentRenderer:
     that changed (rendered again and subtracted, so the mix matches a clean one to float32
     rounding) and renders it anew, renders the ones never submitted, and returns the mix.
     ``frames_hint``: the audio's expected length in frames, so the mix buffer is allocated
-    once (it grows when a render runs past it).
+    once, with :data:`ROOM_S` to spare (it grows when a render runs past that).
     """
 
     def __init__(
@@ -170,7 +171,10 @@ class SegmentRenderer:
         self._jobs: dict[Segment, tuple[symusic.Score, Future[None]]] = {}
         self._undone: list[Future[None]] = []
         self._lock = threading.Lock()  # guards the mix buffer and the file counter
-        self._out = np.zeros((max(0, frames_hint), 2), dtype=np.float32)  # pages come lazily
+        # room past the hint for the renders' tails; the pages are mapped lazily, so unused
+        # room costs nothing, while growing the buffer would copy it
+        room = round(ROOM_S * sample_rate) if frames_hint > 0 else 0
+        self._out = np.zeros((max(0, frames_hint) + room, 2), dtype=np.float32)
         self._count = 0
         self._gate = threading.Condition()
         self._limit = max(1, workers)

@@ -34,7 +34,6 @@ from cadence.therapy.primer import encode_primer
 log = logging.getLogger(__name__)
 AUDIO_FORMATS = ("wav", "flac", "ogg")
 SAMPLE_RATE = 44100
-RENDER_TAIL_S = 2.5  # FluidSynth renders about 2 s past a file's last event
 
 
 @dataclass
@@ -89,8 +88,7 @@ class _AudioPipeline:
             self.missing = str(err)
             return
         seconds = plan.bar_seconds()
-        # the mix buffer, sized once: the planned length and the last segment's render tail
-        hint = round((sum(seconds) + chunks.TAIL_S + RENDER_TAIL_S) * SAMPLE_RATE)
+        hint = round(sum(seconds) * SAMPLE_RATE)  # the planned length sizes the mix buffer
         self.renderer = chunks.SegmentRenderer(
             sample_rate=SAMPLE_RATE, soundfont=sf2, workers=audio.RENDER_WORKERS, frames_hint=hint
         )
