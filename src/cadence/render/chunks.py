@@ -187,8 +187,11 @@ class SegmentRenderer:
         self.close()
 
     def close(self) -> None:
+        """Stop the renders and let go of the mix buffer (a view returned by :meth:`mix`
+        stays valid while its holder keeps it)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._tmp.cleanup()
+        self._out = np.zeros((0, 2), dtype=np.float32)
 
     def set_parallel(self, n: int) -> None:
         """Let at most ``n`` (≤ workers) FluidSynth processes run at once from now on; a

@@ -139,6 +139,7 @@ class _AudioPipeline:
             fade_out_s=self.prescription.fade_out_s,
         )
         del data
+        self.renderer.close()  # frees the mix: the measurement reads the WAV into that memory
         written = {"wav": wav}
         for fmt in formats:
             if fmt != "wav":
