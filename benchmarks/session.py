@@ -14,27 +14,64 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import tempfile
 import time
 from pathlib import Path
 
+import symusic
+
+from cadence.render import audio
 from cadence.therapy import GOALS, Prescription
 from cadence.therapy.session import run_session
 
 GOAL_INPUTS = {"gait": {"cadence_spm": 100.0}, "anxiety": {"heart_rate": 95.0}}
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process and of its finished children (FluidSynth)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def reference_render(seconds: float = 120.0) -> float:
+    """CPU seconds FluidSynth takes for a fixed piece (a melody over held chords at 120 BPM):
+    how fast this machine is right now, since the cores may be shared. A quiet project
+    machine took 1.3 s (docs/benchmarks.md)."""
+    score = symusic.Score(480)
+    melody, chords = symusic.Track("melody", 46, False), symusic.Track("chords", 48, False)
+    for beat in range(round(seconds * 2)):
+        melody.notes.append(symusic.Note(beat * 480, 480, 60 + (beat * 5) % 17, 80))
+        if beat % 4 == 0:
+            for pitch in (48, 52, 55):
+                chords.notes.append(symusic.Note(beat * 480, 4 * 480, pitch, 60))
+    score.tracks.extend([melody, chords])
+    with tempfile.TemporaryDirectory() as tmp:
+        midi = Path(tmp) / "reference.mid"
+        score.dump_midi(str(midi))
+        before = _cpu()[1]
+        for _ in audio.render_blocks(midi, sample_rate=44100, soundfont=audio.find_soundfont()):
+            pass
+        return _cpu()[1] - before
+
+
 def speed(minutes: float, model: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         p = Prescription.for_goal("sleep", minutes, seed=0)
+        cpu0 = _cpu()
         start = time.perf_counter()
         result = run_session(p, Path(tmp), model=model)
         total = time.perf_counter() - start
+        cpu1 = _cpu()
     music_s = result.report["duration_s"]
     return {
         "minutes": minutes,
         "total_s": round(total, 2),
         "stages_s": {k: round(v, 2) for k, v in result.timings.items()},
+        "cpu_s": {"python": round(cpu1[0] - cpu0[0], 1), "fluidsynth": round(cpu1[1] - cpu0[1], 1)},
         "music_s": round(music_s, 1),
         "real_time_factor": round(music_s / total, 1),
     }
@@ -81,8 +118,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
+    reference = reference_render()
     s = speed(args.minutes, args.model)
+    s["reference_render_cpu_s"] = round(reference, 2)
+    print(f"machine: FluidSynth reference piece {reference:.2f} s of CPU (quiet machine: 1.3 s)")
     print(f"{args.minutes:g}-minute session: {s['total_s']} s in all {s['stages_s']}")
+    print(f"CPU: {s['cpu_s']['python']} s in Python, {s['cpu_s']['fluidsynth']} s in FluidSynth")
     print(f"real-time factor: {s['real_time_factor']}x (target: 30 min in under 20 s = 90x)")
     a = adherence(args.seeds, args.adherence_minutes, args.model)
     print(f"adherence over {a['sessions']} sessions ({len(GOALS)} goals x {args.seeds} seeds):")

@@ -271,3 +271,22 @@ def test_pcm16_writer_rounds_clips_and_matches_libsndfile(tmp_path: Path) -> Non
     soundfile.write(str(tmp_path / "sf.wav"), np.clip(data, -1, 1), 44100, subtype="PCM_16")
     theirs, _ = soundfile.read(str(tmp_path / "sf.wav"), dtype="int16", always_2d=True)
     assert np.abs(ours.astype(np.int32) - theirs).max() <= 1  # rounding ties only
+
+
+def test_normalize_meets_the_target_when_blocks_cross_the_gate() -> None:
+    """A gain moves quiet blocks across the -70 LUFS gate (and so the relative gate), so one
+    gain of target - loudness misses; the gain is solved on the block powers instead."""
+    rng = np.random.default_rng(3)
+    rate = 8000
+
+    def noise(seconds: float, db: float) -> np.ndarray:
+        return (rng.normal(size=(int(seconds * rate), 2)) * 10 ** (db / 20)).astype(np.float32)
+
+    data = np.concatenate([noise(4, -22.78), noise(4, -33.60), noise(12, -77.71)])
+    before = loudness.integrated_lufs(data, rate)
+    target = before + 3.67
+    naive = loudness.integrated_lufs(data * np.float32(10 ** (3.67 / 20)), rate)
+    assert abs(naive - target) > 0.01  # this signal does cross the gate
+    out, lufs, _ = audio.normalize(data, rate, target, 20.0)
+    assert loudness.integrated_lufs(out, rate) == pytest.approx(target, abs=1e-3)
+    assert lufs == pytest.approx(target, abs=1e-3)

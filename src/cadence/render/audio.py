@@ -19,7 +19,7 @@ import symusic
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from cadence.render import chunks
-from cadence.render.loudness import block_powers, true_peak_dbtp
+from cadence.render.loudness import BlockPowers, block_powers, true_peak_dbtp
 from cadence.render.synth import (  # re-exported: the audio API in one place
     DEBIAN_SOUNDFONTS,
     INSTALL_HINT,
@@ -172,11 +172,12 @@ def normalize(
         return data, lufs, true_peak_dbtp(data)
     peak = true_peak_dbtp(data)
     for _ in range(LIMITER_ROUNDS):
-        gain_db = target_lufs - lufs
+        # A plain gain scales every block power and the true peak exactly, so the gain that
+        # meets the target is found on the block powers (blocks crossing the -70 LUFS gate
+        # make that more than target - lufs) and nothing is measured again.
+        gain_db = _gain_for(powers, target_lufs)
         data *= np.float32(10.0 ** (gain_db / 20.0))
         if peak + gain_db <= peak_dbtp:
-            # a plain gain scales every block power and the true peak exactly: nothing to
-            # measure again (a 30-minute session saves a K-weighting pass and a peak scan)
             lufs, peak = powers.lufs(gain_db), peak + gain_db
             break
         limit_peaks(data, rate, peak_dbtp - TRUE_PEAK_MARGIN_DB)
@@ -189,6 +190,19 @@ def normalize(
         data *= np.float32(10.0 ** (-excess / 20.0))
         lufs, peak = lufs - excess, peak - excess
     return data, lufs, peak
+
+
+def _gain_for(powers: BlockPowers, target_lufs: float, rounds: int = 8) -> float:
+    """The gain (dB) that brings audio of these block powers to ``target_lufs``, to 1e-4 LU
+    where the gates allow (a gain moves blocks across the absolute gate, which moves the
+    integrated loudness by more or less than the gain)."""
+    gain = 0.0
+    for _ in range(rounds):
+        error = target_lufs - powers.lufs(gain)
+        if not math.isfinite(error) or abs(error) < 1e-4:
+            break
+        gain += error
+    return gain
 
 
 def limit_peaks(data: np.ndarray, rate: int, ceiling_db: float, lookahead_s: float = 0.005) -> None:
