@@ -39,8 +39,8 @@ def _cpu() -> tuple[float, float]:
 
 def reference_render(seconds: float = 120.0) -> float:
     """CPU seconds FluidSynth takes for a fixed piece (a melody over held chords at 120 BPM):
-    how fast this machine is right now, since the cores may be shared. A quiet project
-    machine took 1.3 s (docs/benchmarks.md)."""
+    how fast this machine is right now, since the cores may be shared. It took 2.1-2.2 s in
+    the runs recorded in docs/benchmarks.md."""
     score = symusic.Score(480)
     melody, chords = symusic.Track("melody", 46, False), symusic.Track("chords", 48, False)
     for beat in range(round(seconds * 2)):
@@ -121,7 +121,8 @@ def main() -> None:
     reference = reference_render()
     s = speed(args.minutes, args.model)
     s["reference_render_cpu_s"] = round(reference, 2)
-    print(f"machine: FluidSynth reference piece {reference:.2f} s of CPU (quiet machine: 1.3 s)")
+    print(f"machine: a FluidSynth reference piece took {reference:.2f} s of CPU", end="")
+    print(" (2.1-2.2 s in the runs in docs/benchmarks.md)")
     print(f"{args.minutes:g}-minute session: {s['total_s']} s in all {s['stages_s']}")
     print(f"CPU: {s['cpu_s']['python']} s in Python, {s['cpu_s']['fluidsynth']} s in FluidSynth")
     print(f"real-time factor: {s['real_time_factor']}x (target: 30 min in under 20 s = 90x)")

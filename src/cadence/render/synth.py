@@ -7,7 +7,6 @@ The synthesiser is the ``fluidsynth`` command-line program (fast, offline render
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import subprocess
@@ -17,6 +16,11 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # not a Unix: pipes keep their default size
+    fcntl = None  # type: ignore[assignment]
 
 DEBIAN_SOUNDFONTS = (
     Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
@@ -99,6 +103,8 @@ def _command(midi_path: str | Path, sample_rate: int, soundfont: Path) -> list[s
 def _widen(pipe: IO[bytes]) -> None:
     """Give the pipe a 1 MiB buffer (Linux's default most), not 64 KiB: fluidsynth then
     keeps rendering while the reading thread waits for the GIL."""
+    if fcntl is None:
+        return
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or a lower limit
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
