@@ -96,16 +96,18 @@ class _AudioPipeline:
         self.bars_per_segment = max(1, round(chunks.SEGMENT_S / (sum(seconds) / len(seconds))))
 
     def segments(self, arranged: symusic.Score, final: bool = False) -> list[chunks.Segment]:
-        """Segments of whole bars. ``final``: the bars after those already submitted are cut
-        into half-length segments, so that the last renders, which run on both cores once
-        composing is over, end closer together."""
+        """Segments of whole bars. ``final``: of the bars after those already submitted, the
+        last two segments' worth are cut into half-length segments, so that the last renders,
+        which run on both cores once composing is over, end closer together (each segment
+        costs a FluidSynth start and a tail, so only the end is cut finer)."""
         bar = arrange.bar_ticks(arranged, self.plan.meter)
-        n_bars = len(self.plan.bars)
-        starts = list(range(0, n_bars, self.bars_per_segment))
+        n_bars, size = len(self.plan.bars), self.bars_per_segment
+        starts = list(range(0, n_bars, size))
         if final:
             done = max((seg.end for seg in self.submitted), default=0) // bar
-            rest = range(done, n_bars, max(1, self.bars_per_segment // 2))
-            starts = [i for i in starts if i < done] + list(rest)
+            tail = max(done, n_bars - 2 * size)
+            rest = [*range(done, tail, size), *range(tail, n_bars, max(1, size // 2))]
+            starts = [i for i in starts if i < done] + rest
         return chunks.segments(arranged, [i * bar for i in starts])
 
     def on_partial(self, bars_done: int, score: symusic.Score) -> None:
