@@ -39,7 +39,7 @@ def _cpu() -> tuple[float, float]:
 
 def reference_render(seconds: float = 120.0) -> float:
     """CPU seconds FluidSynth takes for a fixed piece (a melody over held chords at 120 BPM):
-    how fast this machine is right now, since the cores may be shared. It took 2.1-2.2 s in
+    how fast this machine is right now, since the cores may be shared. It took 2.0-2.2 s in
     the runs recorded in docs/benchmarks.md."""
     score = symusic.Score(480)
     melody, chords = symusic.Track("melody", 46, False), symusic.Track("chords", 48, False)
@@ -122,7 +122,7 @@ def main() -> None:
     s = speed(args.minutes, args.model)
     s["reference_render_cpu_s"] = round(reference, 2)
     print(f"machine: a FluidSynth reference piece took {reference:.2f} s of CPU", end="")
-    print(" (2.1-2.2 s in the runs in docs/benchmarks.md)")
+    print(" (2.0-2.2 s in the runs in docs/benchmarks.md)")
     print(f"{args.minutes:g}-minute session: {s['total_s']} s in all {s['stages_s']}")
     print(f"CPU: {s['cpu_s']['python']} s in Python, {s['cpu_s']['fluidsynth']} s in FluidSynth")
     print(f"real-time factor: {s['real_time_factor']}x (target: 30 min in under 20 s = 90x)")
