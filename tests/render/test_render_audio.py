@@ -290,3 +290,18 @@ def test_normalize_meets_the_target_when_blocks_cross_the_gate() -> None:
     out, lufs, _ = audio.normalize(data, rate, target, 20.0)
     assert loudness.integrated_lufs(out, rate) == pytest.approx(target, abs=1e-3)
     assert lufs == pytest.approx(target, abs=1e-3)
+
+
+@needs_fluidsynth
+def test_stopping_a_stream_early_stops_fluidsynth(midi_file: Path) -> None:
+    """A reader that stops after one block (an error in the mix, say) leaves no process."""
+    blocks = synth.render_blocks(
+        midi_file, sample_rate=44100, soundfont=audio.find_soundfont(), block_frames=1024
+    )
+    first = next(blocks)
+    assert first.shape == (1024, 2)
+    frame = blocks.gi_frame
+    assert frame is not None
+    proc = frame.f_locals["proc"]
+    blocks.close()
+    assert proc.poll() is not None  # killed and reaped, not left running
