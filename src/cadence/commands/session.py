@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cadence.commands.ui import console
+from cadence.commands.ui import console, lufs
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 
@@ -142,7 +142,7 @@ def session(
     typer.echo(
         f"{goal}: {r['bars']} bars, {r['duration_s']:.1f} s; max tempo deviation "
         f"{r['max_tempo_deviation_bpm']} BPM; in scale {r['in_scale_share']:.3f}; "
-        f"loudness {r['loudness_lufs']} LUFS (target {prescription.target_lufs}); files in {out}"
+        f"loudness {lufs(r['loudness_lufs'])} (target {prescription.target_lufs}); files in {out}"
     )
 
 

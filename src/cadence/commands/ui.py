@@ -27,3 +27,8 @@ def progress(disable: bool = False) -> Progress:
         transient=True,
         disable=disable,
     )
+
+
+def lufs(value: float | None) -> str:
+    """A measured loudness for a summary line: two decimals, or why there is none."""
+    return "no audio" if value is None else f"{value:.2f} LUFS"
