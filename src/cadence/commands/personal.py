@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cadence.commands.ui import console, lufs
+from cadence.commands.ui import adherence_summary, console
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 
@@ -378,10 +378,7 @@ def patient_session(
         console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     v = plan.variant
     typer.echo(
-        f"{goal} for {plan.code}: {report['bars']} bars, {report['duration_s']:.1f} s; max tempo "
-        f"deviation {report['max_tempo_deviation_bpm']} BPM; in scale "
-        f"{report['in_scale_share']:.3f}; loudness {lufs(report['loudness_lufs'])} (target "
-        f"{prescription.target_lufs}); variant "
+        f"{goal} for {plan.code}: {adherence_summary(report, prescription.target_lufs)}; variant "
         f"instrument {v['instrument']}, tempo {v['tempo_offset']:+.0%}, {v['mode']}, density "
         f"x{v['density']:g}{'; fine-tuned model' if report['adapter'] else ''}"
         f"{''.join('; ' + n for n in plan.notes)}; files in {out}"

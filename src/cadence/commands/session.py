@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cadence.commands.ui import console, lufs
+from cadence.commands.ui import adherence_summary, console
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 
@@ -138,12 +138,8 @@ def session(
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    r = result.report
-    typer.echo(
-        f"{goal}: {r['bars']} bars, {r['duration_s']:.1f} s; max tempo deviation "
-        f"{r['max_tempo_deviation_bpm']} BPM; in scale {r['in_scale_share']:.3f}; "
-        f"loudness {lufs(r['loudness_lufs'])} (target {prescription.target_lufs}); files in {out}"
-    )
+    summary = adherence_summary(result.report, prescription.target_lufs)
+    typer.echo(f"{goal}: {summary}; files in {out}")
 
 
 def generate(

@@ -29,6 +29,13 @@ def progress(disable: bool = False) -> Progress:
     )
 
 
-def lufs(value: float | None) -> str:
-    """A measured loudness for a summary line: two decimals, or why there is none."""
-    return "no audio" if value is None else f"{value:.2f} LUFS"
+def adherence_summary(report: dict, target_lufs: float) -> str:
+    """The session summary's measured figures: bars, length, tempo, scale and loudness
+    (two decimals, or "no audio") against the target."""
+    loudness = report["loudness_lufs"]
+    measured = "no audio" if loudness is None else f"{loudness:.2f} LUFS"
+    return (
+        f"{report['bars']} bars, {report['duration_s']:.1f} s; max tempo deviation "
+        f"{report['max_tempo_deviation_bpm']} BPM; in scale {report['in_scale_share']:.3f}; "
+        f"loudness {measured} (target {target_lufs})"
+    )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,6 +204,10 @@ class SegmentRenderer:
         part = cut(score, seg)
         self._jobs[seg] = (part, self._pool.submit(self._render, part, seg.offset_s, 1.0))
 
+    def submitted(self) -> set[Segment]:
+        """The segments sent to render so far."""
+        return set(self._jobs)
+
     def unfinished(self) -> int:
         """How many submitted segments are still waiting or rendering."""
         return sum(not job.done() for _, job in self._jobs.values())
@@ -219,7 +222,8 @@ class SegmentRenderer:
             self._running += 1
         try:
             pos = round(offset_s * self.sample_rate)
-            for block in self._blocks(mid):
+            blocks = render_blocks(mid, sample_rate=self.sample_rate, soundfont=self.soundfont)
+            for block in blocks:
                 self._add(pos, block, sign)
                 pos += block.shape[0]
         finally:
@@ -227,9 +231,6 @@ class SegmentRenderer:
                 self._running -= 1
                 self._gate.notify_all()
         mid.unlink()
-
-    def _blocks(self, mid: Path) -> Iterator[np.ndarray]:
-        return render_blocks(mid, sample_rate=self.sample_rate, soundfont=self.soundfont)
 
     def _add(self, pos: int, block: np.ndarray, sign: float) -> None:
         end = pos + block.shape[0]

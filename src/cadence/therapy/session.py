@@ -79,7 +79,6 @@ class _AudioPipeline:
         self.prescription = prescription
         self.missing: str | None = None
         self.renderer: chunks.SegmentRenderer | None = None
-        self.submitted: set[chunks.Segment] = set()
         self.bars_per_segment = 0  # 0: nothing to render while composing
         try:
             sf2 = audio.find_soundfont()
@@ -104,7 +103,8 @@ class _AudioPipeline:
         n_bars, size = len(self.plan.bars), self.bars_per_segment
         starts = list(range(0, n_bars, size))
         if final:
-            done = max((seg.end for seg in self.submitted), default=0) // bar
+            sent = self.renderer.submitted() if self.renderer is not None else set()
+            done = max((seg.end for seg in sent), default=0) // bar
             tail = max(done, n_bars - 2 * size)
             rest = [*range(done, tail, size), *range(tail, n_bars, max(1, size // 2))]
             starts = [i for i in starts if i < done] + rest
@@ -120,9 +120,8 @@ class _AudioPipeline:
         for seg in self.segments(arranged):
             if self.renderer.unfinished() >= 2 or seg.end > bars_done * bar:
                 break
-            if seg not in self.submitted:
+            if seg not in self.renderer.submitted():
                 self.renderer.submit(arranged, seg)
-                self.submitted.add(seg)
 
     def finish(self, arranged: symusic.Score, out: Path, formats: tuple[str, ...]) -> dict:
         if self.renderer is None:
