@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cadence.models import TransformerConfig, build_model
+from cadence.models import TransformerConfig, build_model, decoding
 from cadence.models import transformer as tr
 from cadence.models.transformer import KV_SLACK, apply_rope, rope_angles
 from cadence.tokens.tokenizer import CadenceTokenizer
@@ -97,7 +97,7 @@ def test_torchscript_changes_no_bit(
         return torch.cat(out, 1)
 
     scripted = run()
-    monkeypatch.setattr(tr, "decode_blocks", lambda: tr._decode_blocks)
+    monkeypatch.setattr(tr, "decode_blocks", lambda: decoding._decode_blocks)
     assert torch.equal(run(), scripted)
 
 
@@ -133,7 +133,7 @@ def test_rope_table_rotates_queries_and_keys_and_keeps_values(
 def test_rms_as_layer_norm_equals_rms_norm() -> None:
     x = torch.randn(5, 256) * torch.logspace(-2, 1, 5)[:, None]
     eps = torch.finfo(x.dtype).eps
-    assert torch.allclose(tr._rms(x, eps), F.rms_norm(x, (256,), None, eps), rtol=1e-5)
+    assert torch.allclose(decoding._rms(x, eps), F.rms_norm(x, (256,), None, eps), rtol=1e-5)
 
 
 def test_rolled_rotary_equals_apply_rope() -> None:
