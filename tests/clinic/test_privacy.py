@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from cadence.clinic import audit, feedback, outcomes, patients, privacy, sessions
+from cadence.clinic import audit, backup, feedback, outcomes, patients, privacy, sessions
 from cadence.clinic.actors import Actor
 from cadence.clinic.config import ClinicConfig
 from cadence.clinic.db import Clinic, open_clinic
@@ -146,17 +146,17 @@ def test_only_admins_erase(clinic: Clinic, therapist: Actor, patient: PatientVie
 def test_backup_and_restore_round_trip(clinic: Clinic, therapist: Actor, patient: PatientView,
                                        session_files: dict[str, Path], tmp_path: Path) -> None:
     sid = fill(clinic, therapist, patient.code, session_files, tmp_path)
-    folder = privacy.backup(clinic, tmp_path / "backup")
+    folder = backup.backup(clinic, tmp_path / "backup")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["dialect"] == clinic.dialect and manifest["files"] == 4
     with pytest.raises(InvalidValue, match="not empty"):
-        privacy.backup(clinic, folder)
+        backup.backup(clinic, folder)
 
     # after the backup: erase the patient, add another
     with clinic.session() as db:
         privacy.erase_patient(db, Actor.system(), patient.code)
         later = patients.add_patient(db, therapist, name="Added after the backup")
-    privacy.restore(clinic, folder)
+    backup.restore(clinic, folder)
 
     with clinic.session() as db:
         assert audit.list_audit(db, Actor.system())[-1].action == "restore"
@@ -173,22 +173,22 @@ def test_backup_and_restore_round_trip(clinic: Clinic, therapist: Actor, patient
 def test_restore_refuses_a_backup_under_another_key(config: ClinicConfig, tmp_path: Path
                                                     ) -> None:
     with open_clinic(config) as clinic:
-        folder = privacy.backup(clinic, tmp_path / "backup")
+        folder = backup.backup(clinic, tmp_path / "backup")
         with clinic.session() as db:
             patients.add_patient(db, Actor.system(), name="Still here", code="STAY")
-        privacy.rotate_key(clinic)
+        backup.rotate_key(clinic)
         with pytest.raises(KeyProblem, match="different master key"):
-            privacy.restore(clinic, folder)
+            backup.restore(clinic, folder)
         with clinic.session() as db:
             assert patients.get_patient(db, Actor.system(), "STAY").name == "Still here"
         with pytest.raises(InvalidValue, match="not a Cadence backup"):
-            privacy.restore(clinic, tmp_path)
+            backup.restore(clinic, tmp_path)
 
 
 def test_rotate_key_with_a_key_file(config: ClinicConfig, patient: PatientView,
                                     clinic: Clinic) -> None:
     old_key = config.key_file.read_text()
-    report = privacy.rotate_key(clinic)
+    report = backup.rotate_key(clinic)
     assert report.rewrapped == 1 and report.key_file == config.key_file and report.new_key is None
     assert config.key_file.read_text() != old_key
     assert config.key_file.stat().st_mode & 0o777 == 0o600
@@ -207,7 +207,7 @@ def test_rotate_key_from_the_environment(config: ClinicConfig, tmp_path: Path) -
     with open_clinic(env_config) as clinic:
         with clinic.session() as db:
             patients.add_patient(db, Actor.system(), name=SECRET_NAME, code="ENV-1")
-        report = privacy.rotate_key(clinic)
+        report = backup.rotate_key(clinic)
     assert report.new_key is not None and report.key_file is None
     assert not config.key_file.exists()
     with pytest.raises(KeyProblem, match="not the key"):

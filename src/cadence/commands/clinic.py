@@ -390,10 +390,10 @@ def db_audit(
 @db_app.command("backup")
 def db_backup(dest: Path = typer.Argument(..., help="A new (or empty) folder.")) -> None:
     """Back up the database and files (the data stays encrypted: keep the key apart)."""
-    from cadence.clinic import privacy
+    from cadence.clinic.backup import backup
 
     with _clinic() as clinic:
-        folder = privacy.backup(clinic, dest)
+        folder = backup(clinic, dest)
     typer.echo(f"backup written to {folder}")
 
 
@@ -403,7 +403,7 @@ def db_restore(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Replace all current records and files with a backup (stop the web app first)."""
-    from cadence.clinic import privacy
+    from cadence.clinic.backup import restore
 
     if not src.is_dir():
         raise CadenceError(f"{src} is not a folder written by cadence db backup")
@@ -411,17 +411,17 @@ def db_restore(
         typer.echo("not restored")
         raise typer.Exit(1)
     with _clinic() as clinic:
-        privacy.restore(clinic, src)
+        restore(clinic, src)
     typer.echo(f"restored from {src}")
 
 
 @db_app.command("rotate-key")
 def db_rotate_key() -> None:
     """Re-wrap every patient key under a new master key (stop the web app first)."""
-    from cadence.clinic import privacy
+    from cadence.clinic.backup import rotate_key
 
     with _clinic() as clinic:
-        report = privacy.rotate_key(clinic)
+        report = rotate_key(clinic)
     typer.echo(f"re-wrapped {report.rewrapped} patient keys")
     if report.key_file is not None:
         typer.echo(f"new key in {report.key_file}; backups made before need the old key")
