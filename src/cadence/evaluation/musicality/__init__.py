@@ -1,0 +1,2 @@
+"""Musicality benchmark: interpretable features of generated music against real music, by
+distribution overlap and a classifier two-sample test (docs/musicality.md)."""
