@@ -117,12 +117,25 @@ def evaluate(
     reference: Path = typer.Option(..., "--reference", help="Dataset folder (its test split)."),
     out: Path = typer.Option(Path("out/evaluation"), "--out", help="Folder for JSON and PNG."),
     limit: int = typer.Option(300, "--limit", help="At most this many reference pieces."),
+    musicality: bool = typer.Option(
+        False, "--musicality", help="The musicality benchmark, per goal (docs/musicality.md)."
+    ),
+    style: list[str] | None = typer.Option(
+        None, "--style", help="Musicality: reference collection(s); default: the goal's styles."
+    ),
+    reference_from: str = typer.Option(
+        "tokens", "--reference-from", help="Musicality: reference notes from tokens or sources."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Musicality: seed of subsampling and folds."),
 ) -> None:
     """Compare generated music with held-out real music, metric by metric."""
     import warnings
 
     from cadence.evaluation.compare import evaluate as run_evaluate
 
+    if musicality:
+        _evaluate_musicality(generated, reference, out, limit, style, reference_from, seed)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # nan means over empty metric lists
         result = run_evaluate(generated, reference, out, limit=limit)
@@ -149,6 +162,54 @@ def evaluate(
             adh.add_row(name, str(row["mean"]), str(row["worst"]), str(row["sessions"]))
         Console().print(adh)
     typer.echo(f"wrote {out / 'evaluation.json'} and {out / 'metrics.png'}")
+
+
+def _evaluate_musicality(
+    generated: Path,
+    reference: Path,
+    out: Path,
+    limit: int,
+    styles: list[str] | None,
+    source: str,
+    seed: int,
+) -> None:
+    """`cadence evaluate --musicality`: the benchmark per goal, as tables and JSON."""
+    import json
+
+    from cadence.evaluation.musicality.benchmark import to_json_data
+    from cadence.evaluation.musicality.folders import evaluate_folders
+    from cadence.evaluation.musicality.report import tables
+
+    goal_styles = None
+    if not styles and next(generated.rglob("prescription.json"), None) is not None:
+        try:
+            from cadence.therapy.goals import GOAL_STYLES
+        except ImportError:
+            raise CadenceError(
+                "this version of Cadence names no reference styles per goal; "
+                "pass the reference collections with --style"
+            ) from None
+        goal_styles = GOAL_STYLES
+    with _progress() as bar:
+        task = bar.add_task("musicality", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        result = evaluate_folders(
+            generated, reference, styles=styles, goal_styles=goal_styles, source=source,
+            limit=limit, seed=seed, on_progress=update,
+        )  # fmt: skip
+    for title, columns, rows in tables(result):
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "musicality.json").write_text(json.dumps(to_json_data(result), indent=2))
+    typer.echo(f"wrote {out / 'musicality.json'}")
 
 
 @app.command()
