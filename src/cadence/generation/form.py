@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PHRASE_BARS = 8  # bars per phrase: the 8-bar period and sentence (Caplin 1998)
+
 
 @dataclass(frozen=True)
 class BarSource:
@@ -20,7 +22,7 @@ class BarSource:
     copy_of: int | None = None
 
 
-def plan_form(n_bars: int, phrase: int = 8) -> list[BarSource]:
+def plan_form(n_bars: int, phrase: int = PHRASE_BARS) -> list[BarSource]:
     """One BarSource per bar for a piece of ``n_bars`` bars with ``phrase``-bar phrases."""
     if phrase < 2:
         raise ValueError(f"plan_form.phrase: must be >= 2, got {phrase}")

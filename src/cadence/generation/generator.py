@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 import symusic
 import torch
 
-from cadence.generation.form import BarSource, plan_form
-from cadence.generation.grammar import BarRules, BarState, Grammar, role_programs
-from cadence.generation.plan import BarControl, ControlPlan
+from cadence.generation.form import PHRASE_BARS, BarSource, plan_form
+from cadence.generation.grammar import BarRules, BarState, Grammar
+from cadence.generation.plan import ControlPlan
 from cadence.generation.sampling import SamplingConfig, sample
+from cadence.music.harmony import chord_tones, transpose_chord
 from cadence.tokens import controls
+from cadence.tokens.controls import TRIPLE_METERS
+from cadence.tokens.melody import monophonic
 from cadence.tokens.tokenizer import CadenceTokenizer
 
-DEFAULT_STYLE = "nottingham"
-# A bar may hold up to 1.5× the plan's density (notes per beat × beats): density varies
-# within a phrase, and the cap still bounds arousal (an engineering choice).
+# A bar may hold up to 1.5× the plan's density (melody notes per beat × beats): density
+# varies within a phrase, and the cap still bounds arousal (an engineering choice).
 DENSITY_SLACK = 1.5
 
 
@@ -49,17 +51,6 @@ def key_shift(plan: ControlPlan) -> int:
     return shift - 12 if shift > 6 else shift
 
 
-def bar_controls(bar: BarControl) -> list[str]:
-    """The four per-bar control tokens that steer the model toward ``bar``'s targets."""
-    velocity = (bar.velocity_min + bar.velocity_max) / 2
-    return controls.bar_tokens(bar.density, bar.register, velocity, bar.arousal)
-
-
-def piece_controls(plan: ControlPlan, style: str) -> list[str]:
-    meter = f"{plan.meter[0]}/{plan.meter[1]}"
-    return controls.piece_tokens(plan.mode, plan.bars[0].tempo_bpm, meter, style)
-
-
 class BarGenerator:
     """Streams bars of token ids for a plan; see :func:`generate` for the whole piece."""
 
@@ -70,46 +61,72 @@ class BarGenerator:
         *,
         sampling: SamplingConfig | None = None,
         seed: int = 0,
-        style: str = DEFAULT_STYLE,
-        phrase: int = 8,
+        style: str | None = None,
+        phrase: int = PHRASE_BARS,
         form: bool = True,
     ) -> None:
         self.model = model
         self.tok: CadenceTokenizer = model.tokenizer  # type: ignore[assignment]
         self.plan = plan
         self.sampling = sampling or SamplingConfig()
-        self.style = style
+        self.style = style or plan.idiom.style
         self.shift = key_shift(plan)
-        roles = [r for r in plan.pitch_range if r != "percussion"]
-        self.grammar = Grammar(self.tok, role_programs(roles) or [0])
+        self.grammar = Grammar(self.tok)
         self.timesig = self.grammar.timesig_id(plan.meter)
         self.positions = self.grammar.positions_per_bar(plan.meter)
+        meter = f"{plan.meter[0]}/{plan.meter[1]}"
+        self.half = 0 if meter in TRIPLE_METERS else self.positions // 2
+        self.grid = self.grammar.grid_positions(plan.idiom.onset_grid)
         self.form = plan_form(len(plan.bars), phrase) if form else [BarSource("A")] * len(plan.bars)
         self.generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        self.pitch_range = {
-            prog: (lo - self.shift, hi - self.shift)
-            for role, (lo, hi) in plan.pitch_range.items()
-            for prog in role_programs([role])
-        }
+        low, high = plan.pitch_range.get("melody", (55, 84))
+        self.pitch_range = (low - self.shift, high - self.shift)
         scale = (
             frozenset((pc - self.shift) % 12 for pc in plan.scale) if plan.strict_scale else None
         )
         self.scale = scale
+        counts = getattr(model, "extra", {}).get("control_counts") or {}
+        self.counts: dict[str, int] = counts.get(controls.collection_token(self.style), {})
         self.state = None
         self.ids: list[int] = []
         self.bodies: list[list[int]] = []
 
-    def rules(self, bar: BarControl) -> BarRules:
+    def chords(self, index: int) -> tuple[str, str]:
+        """The plan's chords of bar ``index`` in the generation key (no chord: "N")."""
+        if not self.plan.chords:
+            return ("N", "N")
+        first, second = self.plan.chords[index]
+        return (transpose_chord(first, -self.shift), transpose_chord(second, -self.shift))
+
+    def rules(self, index: int) -> BarRules:
+        bar = self.plan.bars[index]
         max_notes = max(1, math.ceil(bar.density * self.plan.beats_per_bar * DENSITY_SLACK))
+        first, second = self.chords(index)
         return BarRules(
             self.scale,
             self.pitch_range,
-            bar.velocity_min,
-            bar.velocity_max,
             self.positions,
-            max_notes,
+            grid=self.grid,
+            min_duration=self.plan.idiom.min_duration,
+            max_notes=max_notes,
+            chords=(chord_tones(first), chord_tones(second)),
+            half=self.half,
         )
+
+    def piece_controls(self) -> list[str]:
+        meter = f"{self.plan.meter[0]}/{self.plan.meter[1]}"
+        return [
+            controls.frequent(t, self.counts)
+            for t in controls.piece_tokens(self.plan.mode, meter, self.style)
+        ]
+
+    def bar_controls(self, index: int) -> list[str]:
+        """The bar header's control tokens: the plan's targets, each mapped to the nearest
+        value that is frequent in this style's training bars (never a rare one)."""
+        bar = self.plan.bars[index]
+        wanted = controls.bar_tokens(bar.density, bar.register - self.shift, self.chords(index))
+        return [controls.frequent(t, self.counts) for t in wanted]
 
     # ---- model feeding -----------------------------------------------------------------
     def _feed(self, ids: list[int]) -> torch.Tensor:
@@ -126,16 +143,19 @@ class BarGenerator:
             body = [i for i in primer_ids if i != self.tok.eos_id]
             self._feed(body)
         else:
-            self._feed([self.tok.bos_id, *self.tok.ids(piece_controls(self.plan, self.style))])
+            self._feed([self.tok.bos_id, *self.tok.ids(self.piece_controls())])
 
-    def _header(self, bar: BarControl) -> list[int]:
-        return [self.tok.bar_id, *self.tok.ids(bar_controls(bar)), self.timesig]
+    def _header(self, index: int) -> list[int]:
+        return [self.tok.bar_id, *self.tok.ids(self.bar_controls(index)), self.timesig]
 
     def _sample_body(self, logits: torch.Tensor, rules: BarRules) -> list[int]:
         state = BarState(self.grammar, rules)
         body: list[int] = []
         while True:
             allowed = state.allowed()  # the bar's note cap bounds its length
+            bonus = state.bonus()
+            if bonus is not None:
+                logits = logits + bonus
             token = sample(logits, allowed, self.sampling, self.generator)
             if state.advance(token):
                 return body  # Bar_None closes the bar; it opens the next header
@@ -145,38 +165,26 @@ class BarGenerator:
             self.ids.append(token)
 
     def sanitize(self, body: list[int], rules: BarRules) -> list[int]:
-        """Keep only the notes of ``body`` that meet ``rules`` (scale, range, velocity, meter)."""
+        """Keep only the notes of ``body`` that meet ``rules`` (scale, range, grid, meter,
+        note cap): a copied bar obeys the bar it is copied into."""
         g = self.grammar
+        pitch_ok, duration_ok = g.pitch_mask(rules), g.duration_mask(rules)
         out: list[int] = []
-        position: int | None = None
-        emitted_position = False
         notes = 0
         i = 0
-        while i < len(body):
-            kind = g.id_type[body[i]]
-            if kind == "Position":
-                position = int(g.id_value[body[i]])
-                emitted_position = False
-                i += 1
+        while i + 2 < len(body):
+            pos, pitch, dur = body[i : i + 3]
+            if g.id_type[pos] != "Position":
+                i += 1  # anything outside the bar grammar is dropped
                 continue
-            if kind == "Program" and i + 3 < len(body) and position is not None:
-                prog, pitch, vel, dur = body[i : i + 4]
-                i += 4
-                if position >= rules.positions or int(g.id_value[prog]) not in g.programs:
-                    continue
-                if notes >= rules.max_notes:
-                    break
-                if not g.pitch_mask(rules, int(g.id_value[prog]))[pitch]:
-                    continue
-                if not g.velocity_mask(rules)[vel]:
-                    vel = int(torch.nonzero(g.velocity_mask(rules))[-1])
-                if not emitted_position:
-                    out.append(g.position_ids[position][1])
-                    emitted_position = True
-                out += [prog, pitch, vel, dur]
-                notes += 1
+            i += 3
+            position = int(g.id_value[pos])
+            if position >= rules.positions or position % rules.grid or not pitch_ok[pitch]:
                 continue
-            i += 1  # tempo or anything else outside the bar grammar is dropped
+            if notes >= rules.max_notes:
+                break
+            out += [pos, pitch, dur if duration_ok[dur] else int(torch.nonzero(duration_ok)[0])]
+            notes += 1
         return out
 
     def bars(self, theme: list[list[int]] | None = None) -> Iterator[list[int]]:
@@ -184,10 +192,10 @@ class BarGenerator:
         if self.state is None:
             self.prime()
         theme = theme or []
-        for index, bar in enumerate(self.plan.bars):
-            rules = self.rules(bar)
+        for index in range(len(self.plan.bars)):
+            rules = self.rules(index)
             source = self.form[index]
-            header = self._header(bar)
+            header = self._header(index)
             copied = theme[index] if index < len(theme) else None
             if copied is None and source.copy_of is not None:
                 copied = self.bodies[source.copy_of]
@@ -204,7 +212,7 @@ class BarGenerator:
 def split_bars(tok: CadenceTokenizer, ids: list[int]) -> list[list[int]]:
     """Bodies of each bar of a token stream (tokens after the bar header, before the next bar)."""
     bars: list[list[int]] = []
-    header_types = {"CtlDens", "CtlReg", "CtlVel", "CtlArou", "TimeSig"}
+    header_types = {*controls.BAR_TYPES, "TimeSig"}
     for i in ids:
         token = tok.id_to_token[int(i)]
         kind = token.split("_", 1)[0]
@@ -221,7 +229,7 @@ def generate(
     *,
     sampling: SamplingConfig | None = None,
     seed: int = 0,
-    style: str = DEFAULT_STYLE,
+    style: str | None = None,
     primer_ids: list[int] | None = None,
     primer_mode: str = "continue",
     form: bool = True,
@@ -295,12 +303,15 @@ def clip_to_bars(score: symusic.Score, quarters: float) -> None:
 
 
 def decode(tok: CadenceTokenizer, ids: list[int], shift: int) -> tuple[symusic.Score, int]:
-    """Decode and transpose; returns (score, 1 if decoding failed else 0)."""
+    """Decode, make the melody monophonic (a note is cut where the next begins) and
+    transpose; returns (score, 1 if decoding failed else 0)."""
     try:
         score = tok.decode(ids)
     except (ValueError, KeyError, IndexError, RuntimeError):
         return symusic.Score(tok.remi.time_division), 1
     for track in score.tracks:
-        if not track.is_drum:
-            track.shift_pitch(shift, inplace=True)
+        line = monophonic(track.notes)
+        track.notes = symusic.core.NoteTickList(
+            [symusic.Note(t, d, p + shift, 100) for t, d, p in line]
+        )
     return score, 0

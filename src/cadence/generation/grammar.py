@@ -1,16 +1,21 @@
-"""A token grammar for the Cadence REMI stream, applied by logit masking.
+"""A token grammar for the Cadence melody stream, applied by logit masking.
 
 Every sequence sampled under this grammar decodes: it only ever allows, at each step, the
 token types that REMI expects next, and within each type only values that meet the hard
-constraints (scale, pitch range per part, velocity cap, meter).
+constraints (scale, pitch range, meter, onset grid, note cap).
 
-Inside a bar (after ``Bar_None``, its four control tokens and ``TimeSig``)::
+Inside a bar (after ``Bar_None``, its control tokens and ``TimeSig``)::
 
-    ( Position ( Program Pitch Velocity Duration )+ )*  Bar_None
+    ( Position Pitch Duration )*  Bar_None
 
-Positions strictly increase and stay inside the bar. Tempo tokens are never allowed: the
-renderer applies the plan's tempo map exactly. Control tokens are never sampled; the
-generator forces them.
+One note per position, so the line is monophonic (a note still sounding at the next onset
+is cut there when decoding). Positions strictly increase, stay inside the bar and lie on the
+plan's onset grid. Control tokens are never sampled; the generator forces them.
+
+On the bar's strong beats (its first beat, and the start of its second half in duple
+meters) chord tones of the sounding chord get a bonus of :data:`CHORD_TONE_BONUS` in the
+logits: strong-beat melody notes favour chord tones, as they do in real tunes, without
+forbidding passing and neighbour notes.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from dataclasses import dataclass
 
 import torch
 
-from cadence.tokens.roles import ROLE_PROGRAMS
 from cadence.tokens.tokenizer import CadenceTokenizer
+
+# Logit bonus for chord tones on strong beats: e^1.5 ≈ 4.5 times the odds. Engineering choice.
+CHORD_TONE_BONUS = 1.5
 
 
 def _value(token: str) -> str:
@@ -36,26 +43,31 @@ def duration_beats(token: str) -> float:
 
 @dataclass(frozen=True)
 class BarRules:
-    """Hard constraints for one bar, in the generation key (C major / A minor)."""
+    """Hard constraints for one bar, in the generation key (C major / A minor).
 
-    scale: frozenset[int] | None  # allowed pitch classes; None = chromatic
-    pitch_range: dict[int, tuple[int, int]]  # program → (low, high) MIDI pitch, inclusive
-    velocity_min: int
-    velocity_max: int
-    positions: int  # positions per bar (bar length × resolution)
-    max_notes: int = 64  # notes allowed in the bar (the plan's density, as a hard cap)
+    scale: allowed pitch classes (None = chromatic); pitch_range: (low, high) MIDI pitch,
+    inclusive; positions: positions per bar; grid: allowed onsets are multiples of this many
+    positions; min_duration: shortest note value in quarter notes; max_notes: the plan's
+    density as a hard cap; chords: chord tones of the first and second half of the bar
+    (empty: no harmony bonus); half: the position where the second half starts.
+    """
+
+    scale: frozenset[int] | None
+    pitch_range: tuple[int, int]
+    positions: int
+    grid: int = 1
+    min_duration: float = 0.0
+    max_notes: int = 64
+    chords: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+    half: int = 0
 
 
 class Grammar:
     """Precomputed masks over the vocabulary, combined per step by a small state machine."""
 
-    AFTER_BAR_HEADER, AFTER_POSITION, AFTER_PROGRAM, AFTER_PITCH, AFTER_VELOCITY, AFTER_DURATION = (
-        range(6)
-    )
+    AFTER_BAR_HEADER, AFTER_POSITION, AFTER_PITCH, AFTER_DURATION = range(4)
 
-    def __init__(
-        self, tokenizer: CadenceTokenizer, programs: Iterable[int], device: str = "cpu"
-    ) -> None:
+    def __init__(self, tokenizer: CadenceTokenizer, device: str = "cpu") -> None:
         self.tok = tokenizer
         self.vocab_size = tokenizer.vocab_size
         self.device = device
@@ -64,29 +76,18 @@ class Grammar:
         self.position_ids = sorted(
             (int(_value(t)), i) for t, i in v.items() if t.startswith("Position_")
         )
-        self.program_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Program_")}
         self.pitch_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Pitch_")}
-        self.velocity_ids = {int(_value(t)): i for t, i in v.items() if t.startswith("Velocity_")}
         self.duration_ids = {
             i: duration_beats(t) for t, i in v.items() if t.startswith("Duration_")
         }
         self.timesig_ids = {_value(t): i for t, i in v.items() if t.startswith("TimeSig_")}
         self.id_type = {i: t.split("_", 1)[0] for t, i in v.items()}
         self.id_value = {i: _value(t) for t, i in v.items()}
-        self.programs = [p for p in programs if p in self.program_ids]
-        if not self.programs:
-            raise ValueError(f"Grammar.programs: none of {list(programs)} is in the vocabulary")
-        self._program_mask = self._mask(self.program_ids[p] for p in self.programs)
-        self._duration_mask = self._mask(self.duration_ids)
         self._bar_mask = self._mask([tokenizer.bar_id])
-        # positions strictly after p, for every p (and "none yet" = -1)
-        self._pos_after = {
-            p: self._mask(i for q, i in self.position_ids if q > p)
-            for p in range(-1, len(self.position_ids))
-        }
-        self._pos_below: dict[int, torch.Tensor] = {}
+        self._pos_cache: dict[tuple[int, int, int], torch.Tensor] = {}
         self._pitch_cache: dict[tuple, torch.Tensor] = {}
-        self._velocity_cache: dict[tuple[int, int], torch.Tensor] = {}
+        self._duration_cache: dict[float, torch.Tensor] = {}
+        self._bonus_cache: dict[frozenset[int], torch.Tensor] = {}
 
     def _mask(self, ids: Iterable[int]) -> torch.Tensor:
         m = torch.zeros(self.vocab_size, dtype=torch.bool, device=self.device)
@@ -104,13 +105,23 @@ class Grammar:
     def positions_per_bar(self, meter: tuple[int, int]) -> int:
         return round(meter[0] * 4 / meter[1] * self.resolution)
 
-    def _positions_within(self, n: int) -> torch.Tensor:
-        if n not in self._pos_below:
-            self._pos_below[n] = self._mask(i for q, i in self.position_ids if q < n)
-        return self._pos_below[n]
+    def grid_positions(self, quarters: float) -> int:
+        """Positions per onset-grid step (at least 1)."""
+        return max(1, round(quarters * self.resolution))
 
-    def pitch_mask(self, rules: BarRules, program: int) -> torch.Tensor:
-        low, high = rules.pitch_range.get(program, (21, 108))
+    def positions_after(self, position: int, rules: BarRules) -> torch.Tensor:
+        """Positions strictly after ``position``, inside the bar and on the grid."""
+        key = (position, rules.positions, rules.grid)
+        if key not in self._pos_cache:
+            self._pos_cache[key] = self._mask(
+                i
+                for q, i in self.position_ids
+                if position < q < rules.positions and q % rules.grid == 0
+            )
+        return self._pos_cache[key]
+
+    def pitch_mask(self, rules: BarRules) -> torch.Tensor:
+        low, high = rules.pitch_range
         key = (rules.scale, low, high)
         if key not in self._pitch_cache:
             ok = [
@@ -127,21 +138,30 @@ class Grammar:
             self._pitch_cache[key] = self._mask(ok)
         return self._pitch_cache[key]
 
-    def velocity_mask(self, rules: BarRules) -> torch.Tensor:
-        key = (rules.velocity_min, rules.velocity_max)
-        if key not in self._velocity_cache:
-            ok = [
-                i
-                for v, i in self.velocity_ids.items()
-                if rules.velocity_min <= v <= rules.velocity_max
-            ]
-            if not ok:  # no level in range: the loudest level under the cap
-                under = [v for v in self.velocity_ids if v <= rules.velocity_max] or [
-                    min(self.velocity_ids)
-                ]
-                ok = [self.velocity_ids[max(under)]]
-            self._velocity_cache[key] = self._mask(ok)
-        return self._velocity_cache[key]
+    def duration_mask(self, rules: BarRules) -> torch.Tensor:
+        key = rules.min_duration
+        if key not in self._duration_cache:
+            ok = [i for i, q in self.duration_ids.items() if q >= key - 1e-9]
+            self._duration_cache[key] = self._mask(ok or self.duration_ids)
+        return self._duration_cache[key]
+
+    def chord_bonus(self, tones: frozenset[int]) -> torch.Tensor:
+        """Logit bonus for the pitches of ``tones`` (zero elsewhere)."""
+        if tones not in self._bonus_cache:
+            bonus = torch.zeros(self.vocab_size, device=self.device)
+            for p, i in self.pitch_ids.items():
+                if p % 12 in tones:
+                    bonus[i] = CHORD_TONE_BONUS
+            self._bonus_cache[tones] = bonus
+        return self._bonus_cache[tones]
+
+    def strong(self, position: int, rules: BarRules) -> frozenset[int]:
+        """Chord tones to favour at ``position``: those of its half's chord on a strong beat."""
+        if position == 0:
+            return rules.chords[0]
+        if rules.half and position == rules.half:
+            return rules.chords[1]
+        return frozenset()
 
 
 class BarState:
@@ -152,27 +172,27 @@ class BarState:
         self.rules = rules
         self.state = Grammar.AFTER_BAR_HEADER
         self.position = -1
-        self.program = grammar.programs[0]
         self.notes = 0
-        self.max_notes = rules.max_notes
 
     def allowed(self) -> torch.Tensor:
         g, s = self.g, self.state
         if s == Grammar.AFTER_POSITION:
-            return g._program_mask
-        if s == Grammar.AFTER_PROGRAM:
-            return g.pitch_mask(self.rules, self.program)
+            return g.pitch_mask(self.rules)
         if s == Grammar.AFTER_PITCH:
-            return g.velocity_mask(self.rules)
-        if s == Grammar.AFTER_VELOCITY:
-            return g._duration_mask
-        positions = g._pos_after[self.position] & g._positions_within(self.rules.positions)
-        if self.notes >= self.max_notes:
+            return g.duration_mask(self.rules)
+        if self.notes >= self.rules.max_notes:
             return g._bar_mask
-        if s == Grammar.AFTER_BAR_HEADER:  # every bar holds at least one note
-            return positions
-        # after a duration: another note here, a later position, or the end of the bar
-        return g._program_mask | positions | g._bar_mask
+        positions = g.positions_after(self.position, self.rules)
+        if s == Grammar.AFTER_BAR_HEADER and bool(positions.any()):
+            return positions  # every bar holds at least one note
+        return positions | g._bar_mask
+
+    def bonus(self) -> torch.Tensor | None:
+        """Logit bonus for the next token (chord tones on strong beats), or None."""
+        if self.state != Grammar.AFTER_POSITION:
+            return None
+        tones = self.g.strong(self.position, self.rules)
+        return self.g.chord_bonus(tones) if tones else None
 
     def advance(self, token_id: int) -> bool:
         """Record a sampled token; returns True when it closed the bar."""
@@ -182,21 +202,11 @@ class BarState:
         if kind == "Position":
             self.position = int(self.g.id_value[token_id])
             self.state = Grammar.AFTER_POSITION
-        elif kind == "Program":
-            self.program = int(self.g.id_value[token_id])
-            self.state = Grammar.AFTER_PROGRAM
         elif kind == "Pitch":
             self.state = Grammar.AFTER_PITCH
-        elif kind == "Velocity":
-            self.state = Grammar.AFTER_VELOCITY
         elif kind == "Duration":
             self.state = Grammar.AFTER_DURATION
             self.notes += 1
         else:
             raise ValueError(f"token {self.g.tok.id_to_token[token_id]} is outside the bar grammar")
         return False
-
-
-def role_programs(roles: Iterable[str]) -> list[int]:
-    """Token programs of the pitched roles a plan asks for."""
-    return [ROLE_PROGRAMS[r] for r in roles if r in ROLE_PROGRAMS and r != "percussion"]

@@ -9,6 +9,46 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from cadence.music.harmony import parse_chord
+
+# Melody onset grids, in quarter notes: sixteenths, eighths, quarters (the tokens' finest
+# position is a sixteenth).
+ONSET_GRIDS = (0.25, 0.5, 1.0)
+# Accompaniment patterns the arrangement plays on the chords (``render.texture``).
+TEXTURES = ("pad", "arpeggio", "block")
+# Harmonic rhythms, in bars per chord.
+BARS_PER_CHORD = (0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Idiom:
+    """How the music is written, as opposed to what it must measure.
+
+    style:          the style (a training collection) the melody is conditioned on.
+    texture:        the accompaniment pattern on the chords, one of :data:`TEXTURES`.
+    bars_per_chord: harmonic rhythm, one of :data:`BARS_PER_CHORD`.
+    onset_grid:     melody onsets lie on multiples of this many quarter notes.
+    min_duration:   shortest melody note value, in quarter notes.
+    """
+
+    style: str = "nottingham"
+    texture: str = "block"
+    bars_per_chord: float = 1.0
+    onset_grid: float = 0.25
+    min_duration: float = 0.25
+
+    def __post_init__(self) -> None:
+        checks = {
+            "texture": (self.texture in TEXTURES, f"one of {TEXTURES}"),
+            "bars_per_chord": (self.bars_per_chord in BARS_PER_CHORD, f"one of {BARS_PER_CHORD}"),
+            "onset_grid": (self.onset_grid in ONSET_GRIDS, f"one of {ONSET_GRIDS}"),
+            "min_duration": (0.0 <= self.min_duration <= 4.0, "0..4 quarter notes"),
+            "style": (bool(self.style), "a collection name"),
+        }
+        for name, (ok, what) in checks.items():
+            if not ok:
+                raise ValueError(f"Idiom.{name}: must be {what}, got {getattr(self, name)!r}")
+
 
 @dataclass(frozen=True)
 class BarControl:
@@ -62,6 +102,9 @@ class ControlPlan:
     programs:   {role: General MIDI program} for rendering; "percussion" uses channel 10.
     beat_layer: when true the renderer adds a metronome/percussion layer on every beat.
     accents:    relative accent per beat of the bar for the beat layer (1.0 = strongest).
+    chords:     per bar, the chord of its first and second half, in the plan's key
+                (``music.harmony`` names, e.g. "7:maj"); empty: no harmony plan.
+    idiom:      style, texture, harmonic rhythm and note values (:class:`Idiom`).
     """
 
     bars: tuple[BarControl, ...]
@@ -77,6 +120,8 @@ class ControlPlan:
     )
     beat_layer: bool = False
     accents: tuple[float, ...] = ()
+    chords: tuple[tuple[str, str], ...] = ()
+    idiom: Idiom = field(default_factory=lambda: Idiom())
 
     def __post_init__(self) -> None:
         if not self.bars:
@@ -94,6 +139,15 @@ class ControlPlan:
         for role, prog in self.programs.items():
             if not 0 <= prog <= 127:
                 raise ValueError(f"ControlPlan.programs[{role!r}]: must be 0..127, got {prog}")
+        if self.chords and len(self.chords) != len(self.bars):
+            raise ValueError(
+                f"ControlPlan.chords: one pair per bar, got {len(self.chords)} for "
+                f"{len(self.bars)} bars"
+            )
+        for pair in self.chords:
+            for name in pair:
+                parse_chord(name)  # raises ValueError naming the bad chord
+
 
     @property
     def scale(self) -> frozenset[int]:
@@ -129,4 +183,6 @@ class ControlPlan:
         d["meter"] = tuple(d["meter"])
         d["accents"] = tuple(d.get("accents", ()))
         d["pitch_range"] = {k: tuple(v) for k, v in d.get("pitch_range", {}).items()}
+        d["chords"] = tuple(tuple(c) for c in d.get("chords", ()))
+        d["idiom"] = Idiom(**d["idiom"]) if "idiom" in d else Idiom()
         return cls(**d)

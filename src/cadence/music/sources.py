@@ -18,6 +18,9 @@ from cadence.music.io import abc_reference_numbers
 MUSIC21_PREFIX = "music21:"
 # music21 corpus files that are analyses, not scores.
 _SKIP_CORPUS_SUFFIXES = frozenset({".rntxt", ".txt", ".py", ".json"})
+# Files of a music21 collection that form a style of their own: the Essen collection's
+# children's songs and lullabies (213 tunes, 47 of them titled "Schlaf ..."/"Eia ...").
+SUBCOLLECTIONS = {("essenFolksong", "kinder0"): "essenKinder"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def expand_sources(sources: list[str]) -> list[SourceItem]:
                 known = ", ".join(sorted(collections))
                 raise CadenceError(f"unknown music21 collection {name!r}; known: {known}")
             for p in sorted(collections[name]):
-                items += _expand_file(p, name)
+                items += _expand_file(p, SUBCOLLECTIONS.get((name, p.stem), name))
             continue
         path = Path(src)
         if not path.exists():

@@ -1,8 +1,9 @@
 """Arrangement: turn a generated Score into the Score that gets written and heard.
 
 :func:`arrange` applies the parts of a :class:`~cadence.generation.plan.ControlPlan` that
-belong to rendering rather than to composition: General MIDI programs by role, the per-bar
-velocity cap, the beat (metronome) layer, the exact tempo map, the meter and the key.
+belong to rendering rather than to composition: the accompaniment and bass on the plan's
+chords, General MIDI programs by role, the per-bar velocity cap, the beat (metronome) layer,
+the exact tempo map, the meter and the key.
 
 Bars are counted on the plan's meter from tick 0: bar ``i`` starts at
 ``i · numerator · 4 / denominator`` quarter notes. Notes past the last planned bar follow
@@ -15,6 +16,7 @@ import numpy as np
 import symusic
 
 from cadence.generation.plan import ControlPlan
+from cadence.render.texture import TEXTURE_ROLES, texture_tracks
 
 PERCUSSION_ROLE = "percussion"
 BEAT_TRACK_NAME = "beat"
@@ -106,6 +108,8 @@ def arrange(score: symusic.Score, plan: ControlPlan) -> symusic.Score:
     """A copy of ``score``, in ticks, arranged for rendering under ``plan`` (``score`` is not
     changed).
 
+    - texture: with ``plan.chords``, the accompaniment and bass the plan lists are written
+      from its chords in its texture pattern (``render.texture``), replacing any such tracks.
     - programs: each track named after a role in ``plan.programs`` gets that General MIDI
       program; drum tracks take ``programs["percussion"]`` when given. Other tracks keep
       theirs.
@@ -123,6 +127,9 @@ def arrange(score: symusic.Score, plan: ControlPlan) -> symusic.Score:
     bar = bar_ticks(out, plan.meter)
     caps = np.array([b.velocity_max for b in plan.bars], dtype=np.int64)
     tracks = [t for t in out.tracks if not (plan.beat_layer and t.name == BEAT_TRACK_NAME)]
+    if plan.chords:  # the textural parts come from the plan's chords, not the score
+        tracks = [t for t in tracks if t.name not in TEXTURE_ROLES]
+        tracks += texture_tracks(plan, out.ticks_per_quarter)
     for track in tracks:
         role = PERCUSSION_ROLE if track.is_drum else track.name
         if role in plan.programs:

@@ -105,6 +105,7 @@ def build(
         fade_in_s=fade_in,
         fade_out_s=fade_out,
         strict_scale=profile.strict_scale,
+        idiom=profile.idiom,
         cadence_spm=None if cadence_spm is None else float(cadence_spm),
         heart_rate=None if heart_rate is None else float(heart_rate),
         arousal=None if arousal is None else float(arousal),

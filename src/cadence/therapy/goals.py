@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cadence.generation.plan import Idiom
 from cadence.therapy.evidence import ENGINEERING, LAY
 from cadence.therapy.iso import State
 
@@ -46,6 +47,7 @@ class GoalProfile:
     sources: dict[str, str] = field(default_factory=dict)
     beat_layer: bool = False
     strict_scale: bool = True
+    idiom: Idiom = field(default_factory=lambda: Idiom())
 
 
 PROFILES: dict[str, GoalProfile] = {
@@ -74,7 +76,15 @@ PROFILES: dict[str, GoalProfile] = {
             "mode": "ParadaCabaleiro2022",
             "arousal/density/register/velocity": ENGINEERING,
             "fades": ENGINEERING,
+            "idiom": ENGINEERING,
         },
+        # Lullabies (Essen children's songs), sustained pads, one chord every two bars and
+        # no note shorter than an eighth: "slow tempo with little rhythmic change" (THERAPY.md,
+        # sleep). The style and pattern are ENGINEERING choices.
+        idiom=Idiom(
+            style="essenKinder", texture="pad", bars_per_chord=2.0, onset_grid=0.5,
+            min_duration=0.5,
+        ),
     ),
     "anxiety": GoalProfile(
         # With no heart rate, start at a moderately aroused state (ENGINEERING); with one,
@@ -101,7 +111,14 @@ PROFILES: dict[str, GoalProfile] = {
             "mode": "ParadaCabaleiro2022",
             "dose": "Cotoia2018",
             "numbers": ENGINEERING,
+            "idiom": ENGINEERING,
         },
+        # Chorale melodies over a slow broken chord: consonant, tonal, harmonic music
+        # (ParadaCabaleiro2022); style and pattern are ENGINEERING choices.
+        idiom=Idiom(
+            style="bach", texture="arpeggio", bars_per_chord=1.0, onset_grid=0.5,
+            min_duration=0.5,
+        ),
     ),
     "mood": GoalProfile(
         # Start by matching a low mood (iso principle, Altshuler1948); end faster, louder,
@@ -130,7 +147,10 @@ PROFILES: dict[str, GoalProfile] = {
             "tempo up, major": "GagnonPeretz2003",
             "path": "DavisGfellerThaut2008",
             "numbers": ENGINEERING,
+            "idiom": ENGINEERING,
         },
+        # Dance tunes over block chords: ENGINEERING.
+        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
     ),
     "gait": GoalProfile(
         # Tempo comes from the measured cadence (ras.py); these states are placeholders.
@@ -153,8 +173,12 @@ PROFILES: dict[str, GoalProfile] = {
             "stroke protocol": "Thaut1997",
             "screening": "PMC5324039",
             "ramp per bar, accents": ENGINEERING,
+            "idiom": ENGINEERING,
         },
         beat_layer=True,
+        # Block chords on every beat under the metronome: the "salient embedded beat" of
+        # RAS (THERAPY.md); dance tunes keep a steady pulse. Style and pattern: ENGINEERING.
+        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
     ),
     "cognition": GoalProfile(
         # Familiar, predictable: clear meter, repetition, moderate tempo (THERAPY.md);
@@ -169,7 +193,14 @@ PROFILES: dict[str, GoalProfile] = {
         fade_in_s=3.0,  # ENGINEERING
         fade_out_s=10.0,  # ENGINEERING
         typical_dose="no trial dose in THERAPY.md; clinician's choice",
-        sources={"familiar era (ages 13-19)": "Rao2021", "numbers": ENGINEERING},
+        sources={
+            "familiar era (ages 13-19)": "Rao2021",
+            "numbers": ENGINEERING,
+            "idiom": ENGINEERING,
+        },
+        # Folk tunes with plain block chords: "familiar, predictable structure ... clear
+        # meter, repetition" (THERAPY.md, cognition). Style: ENGINEERING.
+        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
     ),
     "pain": GoalProfile(
         # Relaxing defaults, reshaped by the patient's stated arousal/valence preferences
@@ -188,9 +219,18 @@ PROFILES: dict[str, GoalProfile] = {
             "preferences shape the target": "Basinski2021",
             "choice": "Howlin2022",
             "numbers": ENGINEERING,
+            "idiom": ENGINEERING,
         },
+        # Relaxing defaults: chorale melodies over sustained chords (ENGINEERING).
+        idiom=Idiom(
+            style="bach", texture="pad", bars_per_chord=1.0, onset_grid=0.5, min_duration=0.5
+        ),
     ),
 }
+
+# The style each goal's melodies are conditioned on, and measured against (the musicality
+# benchmark's reference: the held-out pieces of these collections).
+GOAL_STYLES: dict[str, tuple[str, ...]] = {g: (p.idiom.style,) for g, p in PROFILES.items()}
 
 # Breathing cue: loudness envelope at 75% of resting breathing rate (Leslie2019).
 BREATHING_FRACTION = 0.75

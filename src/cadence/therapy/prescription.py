@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cadence.errors import CadenceError
-from cadence.generation.plan import BarControl, ControlPlan
+from cadence.generation.form import PHRASE_BARS, plan_form
+from cadence.generation.harmony import progression
+from cadence.generation.plan import BarControl, ControlPlan, Idiom
 from cadence.therapy import ras, safety
 from cadence.therapy.checks import check_heart_rate, check_minutes, check_unit, fail
 from cadence.therapy.goals import GOALS
@@ -37,6 +39,7 @@ class Prescription:
     breathing_cue_per_min: loudness-envelope rate (75% of resting breathing rate, Leslie 2019).
     reminiscence_years: calendar years of the patient's ages 13-19 (Rao 2021).
     seed: generation seed.
+    idiom: style, accompaniment texture, harmonic rhythm and note values (goals.py).
     """
 
     goal: str
@@ -61,6 +64,7 @@ class Prescription:
     breathing_cue_per_min: float | None = None
     reminiscence_years: tuple[int, int] | None = None
     seed: int | None = None
+    idiom: Idiom = field(default_factory=lambda: Idiom())
 
     def __post_init__(self) -> None:
         if self.goal not in GOALS:
@@ -165,9 +169,24 @@ class Prescription:
         """Length of the plan in seconds."""
         return sum(self.bar_seconds())
 
+    def chords(self) -> tuple[tuple[str, str], ...]:
+        """The session's chord progression (two chords a bar), phrase by phrase along the
+        form generation follows, seeded by the prescription's seed."""
+        return progression(
+            plan_form(len(self.bars), PHRASE_BARS),
+            tonic=self.key_tonic,
+            mode=self.mode,
+            meter=self.meter,
+            bars_per_chord=self.idiom.bars_per_chord,
+            phrase=PHRASE_BARS,
+            seed=self.seed or 0,
+        )
+
     def to_control_plan(self) -> ControlPlan:
         """The generic per-bar plan generation follows (one BarControl per bar)."""
         return ControlPlan(
+            chords=self.chords(),
+            idiom=self.idiom,
             bars=self.bars,
             key_tonic=self.key_tonic,
             mode=self.mode,
@@ -203,6 +222,10 @@ class Prescription:
         d["meter"] = tuple(d.get("meter", (4, 4)))
         d["accents"] = tuple(d.get("accents", ()))
         d["pitch_range"] = {k: tuple(v) for k, v in d.get("pitch_range", {}).items()}
+        try:
+            d["idiom"] = Idiom(**d["idiom"]) if "idiom" in d else Idiom()
+        except (TypeError, ValueError) as err:
+            raise CadenceError(f"idiom: {err}") from err
         if d.get("reminiscence_years") is not None:
             d["reminiscence_years"] = tuple(d["reminiscence_years"])
         try:

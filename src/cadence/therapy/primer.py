@@ -1,14 +1,13 @@
 """Turn a patient's favourite tune into primer tokens for generation.
 
 The tune is normalised as training data is (track roles, transposition to C major / A minor)
-and tokenized with control tokens, so the model hears it the way it learned music.
+and its melody tokenized with control tokens, so the model hears it the way it learned music.
 """
 
 from __future__ import annotations
 
 import symusic
 
-from cadence.music import features as feat
 from cadence.tokens.normalize import normalize
 from cadence.tokens.tokenizer import CadenceTokenizer
 
@@ -18,7 +17,7 @@ MAX_PRIMER_BARS = 32  # the opening is what a listener recognises; more adds lit
 def encode_primer(tokenizer: CadenceTokenizer, score: symusic.Score) -> list[int]:
     """Token ids of the primer's first bars, in the generation key, without EOS."""
     score = normalize(score).score
-    ids = tokenizer.encode(score, feat.piece_features(score), feat.bar_features(score), "other")
+    ids = tokenizer.encode_piece(score)
     out: list[int] = []
     bars = 0
     for i in ids.tolist():

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from cadence.errors import CadenceError
+from cadence.tokens.controls import collection_token
 from cadence.tokens.tokenizer import CadenceTokenizer
 
 MANIFEST = "manifest.jsonl"
@@ -95,3 +96,22 @@ class TokenDataset:
 
     def split_entries(self, name: str) -> list[dict]:
         return [e for e in self.entries if e["split"] == name]
+
+    def control_counts(self, split: str = "train") -> dict[str, dict[str, int]]:
+        """How often each control token occurs in ``split``, per style (collection token).
+
+        Generation reads these from the checkpoint so that it never forces a control value
+        that is rare in training (``tokens.controls.frequent``).
+        """
+        tok = self.tokenizer
+        control = np.array(sorted(tok.control_ids))
+        by_style: dict[str, np.ndarray] = {}
+        for entry in self.split_entries(split):
+            ids = self.ids(entry)
+            style = collection_token(entry.get("collection", "other"))
+            counts = np.bincount(ids, minlength=tok.vocab_size)
+            by_style[style] = by_style.get(style, 0) + counts
+        return {
+            style: {tok.id_to_token[int(i)]: int(c[i]) for i in control if c[i]}
+            for style, c in sorted(by_style.items())
+        }

@@ -2,7 +2,8 @@
 bad file.
 
 Each worker loads a piece (music/), checks it, assigns track roles, transposes it to C major
-or A minor, computes features and tokenizes it with control tokens. The parent process
+or A minor, computes features and tokenizes its melody with control tokens (chords from all
+parts). The parent process
 deduplicates by content, assigns the split and writes shards and the manifest.
 """
 
@@ -79,7 +80,7 @@ def prepare(item: SourceItem, tokenizer: CadenceTokenizer) -> dict:
     norm = normalize(score)
     score, roles, shift = norm.score, norm.roles, norm.shift
     piece = feat.piece_features(score)
-    ids = tokenizer.encode(score, piece, feat.bar_features(score), item.collection)
+    ids = tokenizer.encode_piece(score, item.collection)
     if int(np.isin(ids, tokenizer.ids_of_type("Pitch")).sum()) == 0:
         raise UnreadableMusic("no notes", "no note inside the tokenizer's pitch range")
     return {

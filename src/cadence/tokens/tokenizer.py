@@ -1,13 +1,19 @@
-"""The Cadence tokenizer: MidiTok REMI (programs, tempo, time signature, velocity) plus
-Cadence control tokens.
+"""The Cadence tokenizer: MidiTok REMI of the melody (time signature, no velocity, no tempo)
+plus Cadence control tokens.
 
 A sequence reads::
 
-    BOS CtlMode CtlTempo CtlMeter CtlColl  Bar_None CtlDens CtlReg CtlVel CtlArou TimeSig ...
-    ... Bar_None CtlDens ... EOS
+    BOS CtlMode CtlMeter CtlColl  Bar_None CtlDens CtlReg CtlChord CtlChord TimeSig
+    Position Pitch Duration ... Bar_None CtlDens ... EOS
+
+The model composes one monophonic line, the melody (``tokens/melody.py``); velocity and tempo
+are realised by the renderer, so MidiTok's velocity and tempo tokens are switched off (its
+``use_velocities`` and ``use_tempos`` options). Positions are sixteenth notes: no onset is
+finer than a sixteenth.
 
 It saves to and loads from one JSON file (MidiTok's own parameters plus a ``cadence`` section)
-and a save → load round trip gives an equal tokenizer.
+and a save → load round trip gives an equal tokenizer. A file or checkpoint written for
+another token format is refused with both format names.
 """
 
 from __future__ import annotations
@@ -21,27 +27,29 @@ import numpy as np
 import symusic
 from miditok import REMI, TokenizerConfig
 
-from cadence.music.features import BarFeatures, PieceFeatures
+from cadence.errors import CadenceError
+from cadence.music import features as feat
 from cadence.tokens import controls
-from cadence.tokens.roles import PROGRAM_ROLES, ROLE_PROGRAMS
+from cadence.tokens.melody import MELODY, BarControls, bar_controls, melody_score
 
-FORMAT = "cadence-tokenizer/1"
+FORMAT = "cadence-tokenizer/2"
 BAR_TOKEN = "Bar_None"
 
 
+class TokenFormatError(CadenceError):
+    """A tokenizer file (or a checkpoint's) written for another Cadence token format."""
+
+
 def default_config() -> TokenizerConfig:
-    """REMI with programs (one per role), tempos, time signatures and 16 velocity levels."""
+    """REMI of one line: sixteenth-note positions, time signatures, no velocity or tempo."""
     return TokenizerConfig(
         pitch_range=(21, 109),
-        beat_res={(0, 4): 8, (4, 12): 4},
-        num_velocities=16,
-        use_programs=True,
-        programs=sorted(ROLE_PROGRAMS.values()),
-        one_token_stream_for_programs=True,
-        use_tempos=True,
-        num_tempos=32,
-        tempo_range=(40, 250),
+        beat_res={(0, 4): 4, (4, 12): 2},
+        use_velocities=False,
+        use_programs=False,
+        use_tempos=False,
         use_time_signatures=True,
+        time_signature_range={8: [3, 6, 9, 12], 4: [1, 2, 3, 4, 5, 6], 2: [2, 3]},
         special_tokens=["PAD", "BOS", "EOS"],
     )
 
@@ -92,34 +100,39 @@ class CadenceTokenizer:
     # ---- encode / decode ------------------------------------------------------------------
     def encode(
         self,
-        score: symusic.Score,
-        piece: PieceFeatures | None = None,
-        bars: Sequence[BarFeatures] | None = None,
+        melody: symusic.Score,
+        mode: str | None = None,
+        meter: str = "4/4",
         collection: str = "other",
+        bars: Sequence[BarControls] | None = None,
     ) -> np.ndarray:
-        """Token ids of a score whose tracks already carry role programs (see ``roles``).
+        """Token ids of a melody score (see ``tokens.melody.melody_score``).
 
-        With ``piece`` and ``bars`` the control tokens are inserted; bars beyond the features'
-        list reuse the last bar's controls.
+        With ``mode`` the piece controls are inserted, and with ``bars`` each bar's controls;
+        bars beyond the list reuse the last bar's controls.
         """
-        seq = self.remi.encode(score)
-        remi_ids = seq.ids if not isinstance(seq, list) else [i for s in seq for i in s.ids]
+        seqs = self.remi.encode(melody) if len(melody.tracks) else []
+        remi_ids = seqs[0].ids if seqs else []
         out = [self.bos_id]
-        if piece is not None:
-            out += self.ids(
-                controls.piece_tokens(piece.mode, piece.tempo_bpm, piece.meter, collection)
-            )
+        if mode is not None:
+            out += self.ids(controls.piece_tokens(mode, meter, collection))
         bar_idx = 0
         for tid in remi_ids:
             out.append(tid)
             if tid == self.bar_id and bars:
                 b = bars[min(bar_idx, len(bars) - 1)]
-                out += self.ids(
-                    controls.bar_tokens(b.density, b.mean_pitch, b.mean_velocity, b.arousal)
-                )
+                out += self.ids(controls.bar_tokens(b.density, b.mean_pitch, b.chords))
                 bar_idx += 1
         out.append(self.eos_id)
         return np.asarray(out, dtype=np.int64)
+
+    def encode_piece(self, score: symusic.Score, collection: str = "other") -> np.ndarray:
+        """Token ids of a normalised score (roles assigned, in C major / A minor) as the model
+        learns music: its melody, with piece controls and per-bar controls (chords from all
+        parts). Training data, primers and fine-tuning tunes all go through here."""
+        piece = feat.piece_features(score)
+        melody = melody_score(score)
+        return self.encode(melody, piece.mode, piece.meter, collection, bar_controls(score, melody))
 
     def strip_controls(self, ids: Sequence[int]) -> list[int]:
         """Drop control and special tokens, leaving plain REMI ids."""
@@ -127,11 +140,10 @@ class CadenceTokenizer:
         return [int(i) for i in ids if int(i) not in skip]
 
     def decode(self, ids: Sequence[int]) -> symusic.Score:
-        """A Score from token ids; tracks are named after their role."""
-        score = self.remi.decode(self.strip_controls(ids))
+        """A Score from token ids: one track, the melody."""
+        score = self.remi.decode([self.strip_controls(ids)])
         for track in score.tracks:
-            program = -1 if track.is_drum else track.program
-            track.name = PROGRAM_ROLES.get(program, "accompaniment")
+            track.name = MELODY
         return score
 
     # ---- persistence ----------------------------------------------------------------------
@@ -155,14 +167,18 @@ class CadenceTokenizer:
     @classmethod
     def from_dict(cls, data: dict) -> CadenceTokenizer:
         if data.get("format") != FORMAT:
-            raise ValueError(f"tokenizer format: expected {FORMAT!r}, got {data.get('format')!r}")
+            raise TokenFormatError(
+                f"tokens: this file is in token format {data.get('format')!r} and this version "
+                f"of Cadence reads {FORMAT!r}; re-ingest the data, or retrain or re-download "
+                "the model (make model)"
+            )
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "remi.json"
             path.write_text(json.dumps(data["remi"]))
             config = REMI(params=path).config
         tok = cls(config)
         if data.get("controls") != controls.all_control_tokens():
-            raise ValueError(
+            raise TokenFormatError(
                 "tokenizer controls: this file's control tokens differ from this "
                 "version of Cadence; re-ingest the data"
             )

@@ -40,7 +40,6 @@ from safetensors.torch import load_file, save_file
 from cadence.errors import CadenceError
 from cadence.models.base import WEIGHTS, CadenceModel
 from cadence.models.checkpoint import Model
-from cadence.music import features as feat
 from cadence.tokens.normalize import normalize
 from cadence.tokens.tokenizer import CadenceTokenizer
 
@@ -151,7 +150,7 @@ def encode_tunes(tokenizer: CadenceTokenizer, scores: Sequence[symusic.Score]) -
     out = []
     for score in scores:
         norm = normalize(score).score
-        ids = tokenizer.encode(norm, feat.piece_features(norm), feat.bar_features(norm), "other")
+        ids = tokenizer.encode_piece(norm)
         if len(ids) > 2:
             out.append(np.asarray(ids[:MAX_TOKENS], dtype=np.int64))
     return out

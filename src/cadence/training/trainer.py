@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -76,6 +77,7 @@ class Trainer:
                 raise CadenceError(f"dataset {data_dir} has no {name} pieces; ingest more music")
         self.valid = limit_tokens(splits["valid"], cfg.eval_max_tokens)
         self.test = splits["test"]  # always scored whole
+        self.control_counts = self.data.control_counts("train")
         last_state = out_dir / "last" / STATE_FILE
         if not resume and last_state.exists():
             raise CadenceError(
@@ -171,6 +173,7 @@ class Trainer:
             "step": self.pos.step,
             "best_valid_nll": self.pos.best_valid_nll,
             "num_parameters": self.model.num_parameters(),
+            "control_counts": self.control_counts,
             **more,
         }
 
@@ -194,7 +197,11 @@ class Trainer:
         self.dist.barrier()
 
     # ---- evaluation --------------------------------------------------------------------
-    def _nll(self, model: CadenceModel, sequences: list) -> float | None:
+    def _nll(
+        self, model: CadenceModel, sequences: list, *, per_note: bool = False
+    ) -> float | None:
+        """Mean NLL per predicted token, or with ``per_note`` per note (Pitch token): token
+        formats differ in tokens per note, so only the second compares across formats."""
         mine = sequences[self.dist.rank :: self.dist.world_size]
         total, count = nll_sum(
             model,
@@ -204,6 +211,9 @@ class Trainer:
             device=self.dist.device,
             autocast=self.cfg.bf16,
         )
+        if per_note:
+            pitches = np.asarray(self.data.tokenizer.ids_of_type("Pitch"))
+            count = sum(int(np.isin(seq[1:], pitches).sum()) for seq in mine)
         total, count = self.dist.all_reduce_sum([total, float(count)])
         return total / count if count else None
 
@@ -347,8 +357,11 @@ class Trainer:
         if self.test and best_dir.exists():
             best = Model.from_pretrained(best_dir, device=self.dist.device)
             test_nll = self._nll(best, self.test)
+            test_nll_note = self._nll(best, self.test, per_note=True)
             if self.dist.is_main:
-                best.save_pretrained(best_dir, extra={"test_nll": test_nll})
+                best.save_pretrained(
+                    best_dir, extra={"test_nll": test_nll, "test_nll_per_note": test_nll_note}
+                )
         tps = self.tokens / self.train_time if self.train_time > 0 else 0.0
         result = TrainResult(
             best_valid_nll=self.pos.best_valid_nll,

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from cadence.evaluation.bench.common import Comparison, Stopwatch
-from cadence.generation.generator import generate, piece_controls
+from cadence.generation.generator import BarGenerator, generate
 from cadence.generation.plan import BarControl, ControlPlan
 from cadence.generation.sampling import SamplingConfig, sample
 from cadence.models.base import CadenceModel
@@ -78,7 +78,7 @@ def prompt_ids(model: CadenceModel) -> list[int]:
     """BOS and the piece's control tokens: the prompt every way starts from."""
     tok = model.tokenizer
     assert tok is not None
-    return [tok.bos_id, *tok.ids(piece_controls(plan(1), "nottingham"))]
+    return [tok.bos_id, *tok.ids(BarGenerator(model, plan(1)).piece_controls())]
 
 
 def gpt2_dims(model: CadenceModel) -> dict[str, Any]:
