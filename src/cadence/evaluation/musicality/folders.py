@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from cadence.errors import CadenceError
 from cadence.evaluation.musicality.benchmark import run
 from cadence.evaluation.musicality.features import EXCERPT_BARS
 from cadence.evaluation.musicality.pieces import Piece, load_generated, load_reference
@@ -47,6 +48,7 @@ def evaluate_folders(
     *,
     styles: Sequence[str] | None = None,
     goal_styles: Mapping[str, Sequence[str]] | None = None,
+    goals: Sequence[str] | None = None,
     source: str = "tokens",
     limit: int | None = None,
     seed: int = 0,
@@ -54,12 +56,21 @@ def evaluate_folders(
     on_progress: ProgressFn | None = None,
 ) -> dict:
     """Read ``generated`` (MIDI files or session folders) and the test split of the dataset
-    ``reference``, and run the benchmark per goal (``benchmark.run``).
+    ``reference``, and run the benchmark per goal (``benchmark.run``); with ``goals``, only
+    the sessions of those goals.
 
     Raises CadenceError (one line) for a generated folder without MIDI, a reference that is
     not a dataset, or a goal whose styles have no test pieces.
     """
-    groups = group_by_goal(load_generated(generated))
+    pieces = load_generated(generated)
+    if goals is not None:
+        pieces = [p for p in pieces if p.goal in goals]
+        if not pieces:
+            raise CadenceError(
+                f"{generated} holds no session of the goals {', '.join(goals)}; "
+                "check the folder or the goals asked for"
+            )
+    groups = group_by_goal(pieces)
     chosen = styles_for(list(groups), styles, goal_styles)
 
     def read(done: int, total: int) -> None:

@@ -147,7 +147,8 @@ def load_reference(
     if not chosen:
         have = Counter(e["collection"] for e in entries)
         held = ", ".join(f"{c} ({n})" for c, n in sorted(have.items())) or "nothing"
-        asked = ", ".join(sorted(wanted)) if wanted else "any style"
+        asked = ", ".join(sorted(wanted)) if wanted is not None else "any style"
+        asked = asked or "no style (an empty list of styles)"
         raise CadenceError(
             f"dataset {dataset} has no {split} pieces of {asked}; its {split} split holds "
             f"{held}. Ingest music of that style, or choose a style it has"
