@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import music21
@@ -70,7 +71,7 @@ def long_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_joined_musicxml_has_a_measure_per_bar_in_every_part(long_xml: Path) -> None:
     parsed = music21.converter.parse(str(long_xml))
-    assert [p.partName for p in parsed.parts] == ["melody", "accompaniment", "bass"]
+    assert [p.partName for p in parsed.parts] == ["Piano", "String Ensemble", "Acoustic Bass"]
     for part in parsed.parts:
         measures = list(part.getElementsByClass("Measure"))
         assert [m.number for m in measures] == list(range(1, 131))
@@ -78,9 +79,18 @@ def test_joined_musicxml_has_a_measure_per_bar_in_every_part(long_xml: Path) -> 
     assert first.keySignature.sharps == 1 and first.timeSignature.ratioString == "4/4"
 
 
+def test_joined_musicxml_keeps_one_clef_per_part(long_xml: Path) -> None:
+    """Runs converted apart would each get their own clef; the joined score has one."""
+    parts = ET.parse(long_xml).getroot().findall("part")
+    clefs = [[(c.findtext("sign"), c.findtext("line")) for c in p.iter("clef")] for p in parts]
+    assert clefs == [[("G", "2")], [("F", "4")], [("F", "4")]]
+
+
 def test_joined_musicxml_holds_the_same_notes_as_one_conversion(
     long_xml: Path, tmp_path: Path
 ) -> None:
     whole = tmp_path / "whole.musicxml"
     score.to_stream(_long_piece()).write("musicxml", fp=str(whole))
-    assert _notes(long_xml) == _notes(whole)
+    labels = {"melody": "Piano", "accompaniment": "String Ensemble", "bass": "Acoustic Bass"}
+    expected = sorted((labels[part], offset, pitch) for part, offset, pitch in _notes(whole))
+    assert _notes(long_xml) == expected

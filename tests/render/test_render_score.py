@@ -42,9 +42,11 @@ def _pitched_notes(path: Path) -> list[music21.note.Note]:
 def test_musicxml_round_trip_note_count(meter: tuple[int, int], tmp_path: Path) -> None:
     path = score.to_musicxml(_piece(4, meter), tmp_path / "p.musicxml")
     notes = _pitched_notes(path)
-    assert len(notes) == 4 * meter[0] + 4  # melody + bass; the drum layer is not notated
+    assert len(notes) == 4 * meter[0] + 4  # melody + bass; the beat layer is unpitched
     parsed = music21.converter.parse(str(path))
-    assert len(parsed.parts) == 2
+    assert [p.partName for p in parsed.parts] == ["Piano", "Acoustic Bass", "Metronome"]
+    beats = list(parsed.parts[2].recurse().getElementsByClass(music21.note.Unpitched))
+    assert len(beats) == 4 * meter[0]  # one per beat
     ts = parsed.recurse().getElementsByClass(music21.meter.TimeSignature).first()
     assert (ts.numerator, ts.denominator) == meter
     assert [m.number for m in parsed.parts[0].getElementsByClass("Measure")] == [1, 2, 3, 4]

@@ -106,7 +106,8 @@ def chunk_xml(stream: music21.stream.Score) -> ET.Element:
     return ET.fromstring(exporter.parse())
 
 
-def _rest_measure(quarters: float, divisions: int) -> ET.Element:
+def rest_measure(quarters: float, divisions: int) -> ET.Element:
+    """A measure of ``quarters`` quarter notes holding one whole-measure rest."""
     measure = ET.Element("measure")
     note = ET.SubElement(measure, "note")
     ET.SubElement(note, "rest", measure="yes")
@@ -176,7 +177,7 @@ def join(
         for run, n in zip(runs, bars, strict=True):
             measures = run[name][1].findall("measure") if name in run else []
             measures = [copy.deepcopy(m) for m in measures[:n]]
-            measures += [_rest_measure(quarters, divisions) for _ in range(n - len(measures))]
+            measures += [rest_measure(quarters, divisions) for _ in range(n - len(measures))]
             for j, measure in enumerate(measures):
                 attrs = measure.find("attributes")
                 if number == 0 and attrs is None:

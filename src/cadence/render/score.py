@@ -1,21 +1,27 @@
 """Score out: MusicXML through music21 and an SVG engraving of the first pages through Verovio.
 
-The percussion (beat) layer is a metronome, not part of the composition, so drum tracks are
-left out of the notated score. Timing is quantised by music21's MIDI reader to the nearest
-sixteenth note or eighth-note triplet (its default ``quarterLengthDivisors`` (4, 3)).
+music21 writes the notes; the rest of what a reader needs is written here on the MusicXML
+tree: the title (:func:`session_title` for a session), part names by instrument and one
+clef per part (:mod:`cadence.render.staves`), a few tempo marks in whole BPM with *rit.*
+and *accel.* (:mod:`cadence.render.tempo_marks`), and the beat layer as a one-line
+"Metronome" staff (:mod:`cadence.render.metronome`). Timing is quantised by music21's MIDI
+reader to the nearest sixteenth note or eighth-note triplet (its default
+``quarterLengthDivisors`` (4, 3)).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import music21
 import symusic
 import verovio
 
-from cadence.render import notation
+from cadence.render import metronome, notation, staves, tempo_marks
 from cadence.render.midi import with_conductor_track
 
 XML_HEAD = (
@@ -30,7 +36,12 @@ PAGE_OPTIONS = {
     "pageHeight": 2970,
     "scale": 40,
     "footer": "none",
+    # Every system shows every staff, with its label: Verovio's default condensing drops
+    # silent staves, and their labels with them, from the systems after the first page.
+    "condense": "none",
 }
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
 
 
 def to_stream(score: symusic.Score) -> music21.stream.Score:
@@ -44,29 +55,104 @@ def to_stream(score: symusic.Score) -> music21.stream.Score:
     )
 
 
-def to_musicxml(score: symusic.Score, path: str | Path) -> Path:
-    """Write the pitched parts of ``score`` as MusicXML (score-partwise) to ``path``.
+def session_title(goal: str, minutes: float, day: datetime.date) -> str:
+    """The title of a session's score, e.g. "Sleep — 10 minutes — 3 December 2026" (English
+    month names whatever the locale)."""
+    unit = "minute" if minutes == 1 else "minutes"
+    date = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{goal.capitalize()} — {minutes:g} {unit} — {date}"
+
+
+def to_musicxml(
+    score: symusic.Score,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    composer: str | None = None,
+    part_names: Mapping[str, str] | None = None,
+    sections: Iterable[int] | None = None,
+) -> Path:
+    """Write ``score`` as MusicXML (score-partwise) to ``path``; returns the path.
+
+    - ``title``: printed at the top of the first page (None: no title); ``composer``: the
+      MusicXML creator, which notation programs show (None: none).
+    - ``part_names``: staff labels by track name; other tracks are labelled by their
+      General MIDI program, the beat layer (drum track "beat") as "Metronome".
+    - ``sections``: bar indices (0-based) where sections start; each gets a tempo mark.
+      Other marks appear only where the tempo moved by 1 BPM since the last one
+      (:func:`cadence.render.tempo_marks.choose_marks`).
 
     music21's MIDI reader already splits notes at bar lines (with ties); only durations
     that no single note value can show are split here, and the writer is told not to redo
-    the rest of the notation, which halves the time on long pieces.
-    Long scores (one meter, uniquely named tracks) are converted in runs of bars and joined
-    (see :mod:`cadence.render.notation`), which keeps the time proportional to the length.
+    the rest of the notation, which halves the time on long pieces. Long scores (one meter,
+    uniquely named tracks) are converted in runs of bars and joined (see
+    :mod:`cadence.render.notation`), which keeps the time proportional to the length.
+    Drum tracks on the beat grid become one-line staves; other drum tracks are left out.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    root = _in_runs(score)
+    if score.ttype != symusic.TimeUnit.tick:
+        score = score.to(symusic.TimeUnit.tick)
+    notes = score.copy()
+    notes.tempos = []  # music21 would write a mark per change: tempo_marks writes them
+    root = _in_runs(notes)
     if root is None:
-        stream = to_stream(score)
-        if all(part.hasMeasures() for part in stream.parts):
-            stream.splitAtDurations(recurse=True)  # e.g. 2.25 quarters -> tied half + 16th
-            stream.write("musicxml", fp=str(path), makeNotation=False)
-        else:
-            stream.write("musicxml", fp=str(path))
-        return path
+        root = _at_once(notes)
+    staves.set_head(root, title=title, composer=composer)
+    _add_staves(root, score, part_names)
+    top = root.find("part")
+    if top is not None:
+        starts = tempo_marks.bar_starts(score)
+        tempos = tempo_marks.bar_tempos(score, starts)
+        tempo_marks.write_marks(top.findall("measure"), tempos, sections or ())
     ET.indent(root, space="  ")
     path.write_text(XML_HEAD + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
     return path
+
+
+def _at_once(score: symusic.Score) -> ET.Element:
+    """The MusicXML tree of ``score`` from one music21 conversion."""
+    stream = to_stream(score)
+    exporter = music21.musicxml.m21ToXml.GeneralObjectExporter(stream)
+    if all(part.hasMeasures() for part in stream.parts):
+        stream.splitAtDurations(recurse=True)  # e.g. 2.25 quarters -> tied half + 16th
+        exporter.makeNotation = False
+    return ET.fromstring(exporter.parse())
+
+
+def _add_staves(
+    root: ET.Element, score: symusic.Score, part_names: Mapping[str, str] | None
+) -> None:
+    """Name the pitched parts and set their clefs. With one meter, also pad every part with
+    whole-bar rests to the score's length (music21 ends a part at its last note, and
+    Verovio drops a part that has run out of measures from the later systems, its label
+    with it) and add a staff for each drum track on the beat grid."""
+    pitched = [t for t in score.tracks if not t.is_drum and len(t.notes)]
+    drums = [t for t in score.tracks if t.is_drum and len(t.notes)]
+    labels = staves.staves([*pitched, *drums], part_names)
+    staves.name_parts(root, labels[: len(pitched)])
+    part_list = root.find("part-list")
+    if len(score.time_signatures) > 1 or part_list is None:
+        return
+    ts = score.time_signatures[0] if len(score.time_signatures) else None
+    meter = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
+    bar = round(score.ticks_per_quarter * meter[0] * 4 / meter[1])
+    parts = root.findall("part")
+    n_bars = max([notation.bar_count(score, bar)] + [len(p.findall("measure")) for p in parts])
+    divisions = music21.defaults.divisionsPerQuarter
+    for part in parts:
+        for k in range(len(part.findall("measure")), n_bars):
+            rest = notation.rest_measure(meter[0] * 4 / meter[1], divisions)
+            rest.set("number", str(k + 1))
+            part.append(rest)
+    for k, (staff, track) in enumerate(zip(labels[len(pitched) :], drums, strict=True)):
+        grid = metronome.beat_grid(track, score.ticks_per_quarter, meter, n_bars)
+        if grid is None:
+            continue
+        pid = f"PB{k + 1}"
+        part_list.append(staves.score_part(pid, staff))
+        part = ET.SubElement(root, "part", id=pid)
+        part.extend(metronome.staff_measures(grid, meter, divisions))
 
 
 def _in_runs(score: symusic.Score) -> ET.Element | None:
