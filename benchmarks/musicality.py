@@ -61,7 +61,11 @@ command that wrote it.*
 
 Every session is compared with real music of the styles its goal uses: the held-out **test
 split** of the reference dataset (written by `cadence ingest`), filtered to the goal's
-collections. Features (`cadence.evaluation.musicality`) are interpretable, one number each:
+collections. The reference's notes are either its **tokens**, decoded with the dataset's own
+tokenizer (exactly what the model learns from: with the melody-only tokens, the melody alone),
+or its **sources**, each test piece re-read from its source file with all its parts and
+normalised as at ingest, so that harmony and texture have a real counterpart; each section says
+which. Features (`cadence.evaluation.musicality`) are interpretable, one number each:
 
 - **melody**: step share (|interval| ≤ 2 semitones) and leap share (> a fifth), both over
   the moving intervals (repeated notes apart, as the repeat share); contour changes per note;

@@ -130,8 +130,8 @@ def consonance(score: symusic.Score) -> float:
     at or before it, not yet ended) form all their pairs; a pair is consonant if its interval
     class is in ``CONSONANT``. Pairs are pooled over the onsets. NaN when no onset has two
     distinct pitches sounding (a monophonic melody alone). A simple form of the consonance
-    measures of symbolic-music evaluation (e.g. the harmonicity of Dong et al. 2018, MuseGAN,
-    which compares pitch-class content between tracks).
+    measures of symbolic-music evaluation, e.g. the pitch consonance score (PCS) of Yeh et al.
+    2021 (melody against chord), here over all parts and pairs.
     """
     notes = pitched_notes(score)
     if len(notes) < 2:
@@ -154,8 +154,8 @@ def chord_vocabulary(score: symusic.Score) -> float:
     """Number of distinct chords (triad labels) over the score's harmonic windows.
 
     NaN when no window holds a chord (no other parts). Comparable between scores of equal
-    length only, so the benchmark applies it to excerpts of equal bar counts. After the
-    chord-vocabulary statistics of Dong et al. 2018 and Yeh et al. 2021.
+    length only, so the benchmark applies it to excerpts of equal bar counts. After the chord
+    coverage (CC) of Yeh et al. 2021.
     """
     labels = chord_labels(score)
     return float(len(set(labels))) if labels else math.nan
