@@ -47,3 +47,9 @@ def plan_form(n_bars: int, phrase: int = PHRASE_BARS) -> list[BarSource]:
         previous_a = a0
         block += 1
     return out[:n_bars]
+
+
+def section_starts(labels: list[str]) -> list[int]:
+    """Bars where a new section of the form begins (A, B, or a returning A), as a score marks
+    them: a change of the label's letter or block, not of its primes (A' continues A)."""
+    return [i for i, label in enumerate(labels) if i == 0 or label[:2] != labels[i - 1][:2]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import date
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import symusic
 
 from cadence.errors import CadenceError
 from cadence.evaluation import adherence
+from cadence.generation.form import section_starts
 from cadence.generation.generator import generate
 from cadence.generation.plan import ControlPlan
 from cadence.generation.sampling import SamplingConfig
@@ -249,7 +251,12 @@ def _compose_and_render(
     n_bars = len(plan.bars)
     with ThreadPoolExecutor(max_workers=1) as pool:
         audio_job = pool.submit(pipeline.finish, arranged, out, formats)
-        score.to_musicxml(arranged, files["musicxml"])
+        score.to_musicxml(
+            arranged,
+            files["musicxml"],
+            title=score.session_title(prescription.goal, prescription.minutes, date.today()),
+            sections=section_starts(result.sections),
+        )
         score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
         timings["render_score_s"] = time.perf_counter() - t0
         from_midi = adherence.midi_figures(
