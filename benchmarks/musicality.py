@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -39,7 +40,10 @@ from cadence.evaluation.musicality.report import markdown
 from cadence.therapy import GOALS, Prescription
 from cadence.therapy.session import run_session
 
-GOAL_INPUTS = {"gait": {"cadence_spm": 100.0}, "anxiety": {"heart_rate": 92.0}}
+GOAL_INPUTS: dict[str, dict[str, Any]] = {
+    "gait": {"cadence_spm": 100.0},
+    "anxiety": {"heart_rate": 92.0},
+}
 # Used only while cadence.therapy.goals has no GOAL_STYLES (issue 15 adds it): calm goals
 # against calm styles, the others against the folk and dance tunes. Filtered to the styles
 # the reference's test split holds.

@@ -244,8 +244,9 @@ def run(
         gen = measure(pieces, bars=bars, on_piece=step)
         comparison = compare(gen, ref, seed=seed)
         tex = texture(gen)
+        wanted = styles.get(goal) if styles else None
         goals[goal] = {
-            "styles": list(styles[goal]) if styles and styles.get(goal) is not None else None,
+            "styles": list(wanted) if wanted is not None else None,
             "reference_collections": sorted({p.collection or "" for p in ref_pieces}),
             "comparison": comparison,
             "sanity": sane,
