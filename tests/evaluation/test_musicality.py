@@ -245,8 +245,9 @@ def tune_sets() -> tuple[Measured, Measured]:
 def test_two_halves_of_one_set_are_indistinguishable(tune_sets) -> None:  # type: ignore[no-untyped-def]
     result = sanity(tune_sets[0], seed=0)
     accuracy = result["c2st"]["accuracy"]
-    # under the null the pooled accuracy of 120 rows has a standard deviation of about 0.05
-    assert abs(accuracy - 0.5) <= 0.15, accuracy
+    # the mean over 5 random halvings of 60 tunes (one run alone varies by about 0.05-0.1)
+    assert abs(accuracy - 0.5) <= 0.1, accuracy
+    assert result["c2st"]["repeats"] == 5
     assert result["c2st"]["grouped"] is True
     assert result["mean_overlap"] > 0.8
 
@@ -255,7 +256,7 @@ def test_real_against_shuffled_pitches_is_told_apart(tune_sets) -> None:  # type
     real, fake = tune_sets
     result = compare(fake, real, seed=0)
     assert result["c2st"]["accuracy"] >= 0.95
-    assert result["c2st"]["p_value"] < 1e-6
+    assert result["c2st"]["repeats"] == 5
     # what tells them apart: shuffled pitches leap and turn; the rhythm is the same
     assert result["overlap"]["step_share"] < 0.3
     assert result["overlap"]["onset_density"] > 0.95

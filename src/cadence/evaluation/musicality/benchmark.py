@@ -14,8 +14,9 @@ and compared with that goal's reference pieces:
   5 minutes.
 
 The sanity row is always computed: the reference pieces split at random (seeded) into two
-halves by piece, one half compared with the other in the same way. Its two-sample accuracy
-should be near 0.5 and its overlaps high; a generated set can hardly be expected to beat it.
+halves by piece, one half compared with the other in the same way, averaged over several
+halvings. Its two-sample accuracy should be near 0.5 and its overlaps high; a generated set
+can hardly be expected to beat it.
 
 Everything returned is plain data (dicts, lists, numbers; NaN for undefined), and
 :func:`to_json_data` turns NaN into ``None`` for JSON.
@@ -39,6 +40,7 @@ from cadence.evaluation.musicality.features import (
 )
 from cadence.evaluation.musicality.pieces import Piece
 from cadence.evaluation.musicality.twosample import (
+    REPEATS,
     classifier_two_sample_test,
     feature_overlaps,
 )
@@ -106,15 +108,18 @@ def _mean(values: Sequence[float]) -> float:
     return float(x.mean()) if len(x) else math.nan
 
 
-def compare(generated: Measured, reference: Measured, *, seed: int = 0) -> dict:
-    """Two-sample test, per-feature overlap and feature means of ``generated`` against
-    ``reference`` (see the module doc)."""
+def compare(
+    generated: Measured, reference: Measured, *, seed: int = 0, repeats: int = REPEATS
+) -> dict:
+    """Two-sample test (``repeats`` runs, averaged), per-feature overlap and feature means of
+    ``generated`` against ``reference`` (see the module doc)."""
     test = classifier_two_sample_test(
         generated.excerpts,
         reference.excerpts,
         groups_a=generated.groups,
         groups_b=reference.groups,
         features=list(EXCERPT_FEATURES),
+        repeats=repeats,
         seed=seed,
     )
     overlap = feature_overlaps(generated.excerpts, reference.excerpts, list(EXCERPT_FEATURES))
@@ -150,10 +155,30 @@ def halves(measured: Measured, *, seed: int = 0) -> tuple[Measured, Measured]:
     return measured.subset(first), measured.subset(second)
 
 
-def sanity(reference: Measured, *, seed: int = 0) -> dict:
-    """The reference against itself: one random half compared with the other."""
-    first, second = halves(reference, seed=seed)
-    return compare(first, second, seed=seed)
+def sanity(reference: Measured, *, seed: int = 0, splits: int = REPEATS) -> dict:
+    """The reference against itself: ``splits`` random halvings (seeds ``seed``, ``seed + 1``,
+    ...), one half compared with the other by one two-sample run each; the accuracy is the
+    mean (and standard deviation) over the halvings, overlaps and means are averaged."""
+    runs = [
+        compare(*halves(reference, seed=seed + r), seed=seed + r, repeats=1) for r in range(splits)
+    ]
+    out = runs[0]
+    acc = [r["c2st"]["accuracy"] for r in runs]
+    out["c2st"] = {
+        **out["c2st"],
+        "accuracy": _mean(acc),
+        "accuracy_sd": float(np.nanstd(acc)) if np.isfinite(acc).any() else math.nan,
+        "repeats": splits,
+        "per_class": min(r["c2st"]["per_class"] for r in runs),
+        "grouped": all(r["c2st"]["grouped"] for r in runs),
+    }
+    out["mean_overlap"] = _mean([r["mean_overlap"] for r in runs])
+    out["overlap"] = {n: _mean([r["overlap"][n] for r in runs]) for n in out["overlap"]}
+    out["means"] = {
+        n: {k: _mean([r["means"][n][k] for r in runs]) for k in ("generated", "reference")}
+        for n in out["means"]
+    }
+    return out
 
 
 def texture(measured: Measured) -> dict:

@@ -68,13 +68,12 @@ def comparison_table(goal: str, g: Mapping) -> Table:
             label,
             f"{comp['pieces'][0]} / {comp['pieces'][1]}",
             f"{comp['excerpts'][0]} / {comp['excerpts'][1]}",
-            _num(test["accuracy"]),
-            _num(test["p_value"], 3),
+            f"{_num(test['accuracy'])} ± {_num(test['accuracy_sd'])}",
             _num(comp["mean_overlap"]),
             str(len(test["features"])),
         ])  # fmt: skip
-    columns = ["comparison", "pieces", "excerpts", "C2ST accuracy", "p", "mean overlap",
-               "features"]  # fmt: skip
+    columns = ["comparison", "pieces", "excerpts", "C2ST accuracy (± sd over runs)",
+               "mean overlap", "features"]  # fmt: skip
     return f"{goal}: two-sample test and overlap", columns, rows
 
 
