@@ -145,7 +145,7 @@ def run_sessions(
 
 def section_text(result: dict, args: argparse.Namespace, source_of_styles: str) -> str:
     ref = result["reference"]
-    counts = split_collections(args.reference)
+    counts = split_collections(args.reference, args.splits)
     held = ", ".join(f"{c} ({n})" for c, n in counts.items())
     made = (
         f"existing session folders in `{args.sessions}`"
@@ -192,6 +192,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write new sessions here")
     parser.add_argument("--reference", type=Path, default=Path("data/corpus"))
     parser.add_argument("--reference-from", default="tokens", choices=["tokens", "sources"])
+    parser.add_argument(
+        "--splits", nargs="+", default=["test"], help="reference splits (test, or test valid)"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/musicality.md"))
     parser.add_argument("--section", default="current", help="section of --out to replace")
     parser.add_argument("--title", default=None, help="heading of the section")
@@ -219,6 +222,7 @@ def main() -> None:
             args.reference,
             goal_styles={g: styles[g] for g in args.goals if g in styles},
             goals=args.goals,
+            splits=args.splits,
             source=args.reference_from,
             seed=args.seed,
             on_progress=update,

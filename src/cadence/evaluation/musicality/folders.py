@@ -49,13 +49,14 @@ def evaluate_folders(
     styles: Sequence[str] | None = None,
     goal_styles: Mapping[str, Sequence[str]] | None = None,
     goals: Sequence[str] | None = None,
+    splits: Sequence[str] = ("test",),
     source: str = "tokens",
     limit: int | None = None,
     seed: int = 0,
     bars: int = EXCERPT_BARS,
     on_progress: ProgressFn | None = None,
 ) -> dict:
-    """Read ``generated`` (MIDI files or session folders) and the test split of the dataset
+    """Read ``generated`` (MIDI files or session folders) and the ``splits`` of the dataset
     ``reference``, and run the benchmark per goal (``benchmark.run``); with ``goals``, only
     the sessions of those goals.
 
@@ -79,7 +80,9 @@ def evaluate_folders(
 
     refs: dict[tuple[str, ...] | None, list[Piece]] = {}
     for wanted in dict.fromkeys(chosen.values()):
-        refs[wanted] = load_reference(reference, wanted, source=source, limit=limit, on_piece=read)
+        refs[wanted] = load_reference(
+            reference, wanted, split=splits, source=source, limit=limit, on_piece=read
+        )
 
     def measured(done: int, total: int) -> None:
         if on_progress:
@@ -93,5 +96,5 @@ def evaluate_folders(
         bars=bars,
         on_piece=measured,
     )
-    result["reference"] = {"dataset": str(reference), "split": "test", "source": source}
+    result["reference"] = {"dataset": str(reference), "split": "+".join(splits), "source": source}
     return result

@@ -31,7 +31,7 @@ from cadence.errors import CadenceError
 from cadence.evaluation.musicality.parts import part_names
 from cadence.music.formats import LOADING_ERRORS, MIDI_SUFFIXES
 from cadence.music.io import load_score
-from cadence.tokens.dataset import TokenDataset
+from cadence.tokens.dataset import SPLITS, TokenDataset
 from cadence.tokens.normalize import normalize
 
 PRESCRIPTION = "prescription.json"
@@ -102,10 +102,19 @@ def open_dataset(dataset: str | Path) -> TokenDataset:
         raise CadenceError(f"reference dataset {dataset}: {err}") from None
 
 
-def split_collections(dataset: str | Path, split: str = "test") -> dict[str, int]:
-    """Number of pieces per collection in one split of the dataset at ``dataset``."""
-    data = open_dataset(dataset)
-    return dict(sorted(Counter(e["collection"] for e in data.split_entries(split)).items()))
+def _entries(data: TokenDataset, split: str | Sequence[str]) -> tuple[str, list[dict]]:
+    """The label ("test", "test+valid") and manifest rows of one split or several."""
+    splits = (split,) if isinstance(split, str) else tuple(split)
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown or not splits:
+        raise CadenceError(f"unknown split {unknown[0] if unknown else ''!r}; use {SPLITS}")
+    return "+".join(splits), [e for e in data.entries if e["split"] in splits]
+
+
+def split_collections(dataset: str | Path, split: str | Sequence[str] = "test") -> dict[str, int]:
+    """Number of pieces per collection in one split (or several) of the dataset."""
+    _, entries = _entries(open_dataset(dataset), split)
+    return dict(sorted(Counter(e["collection"] for e in entries).items()))
 
 
 def _from_source(entry: dict) -> symusic.Score:
@@ -125,12 +134,13 @@ def load_reference(
     dataset: str | Path,
     styles: Sequence[str] | None = None,
     *,
-    split: str = "test",
+    split: str | Sequence[str] = "test",
     source: str = "tokens",
     limit: int | None = None,
     on_piece: ProgressFn | None = None,
 ) -> list[Piece]:
-    """The pieces of ``split`` whose collection is one of ``styles`` (all when None), in
+    """The pieces of ``split`` (one name, or several such as ("test", "valid"): the valid
+    split is held out of training too) whose collection is one of ``styles`` (all when None), in
     manifest order, at most ``limit``; their notes from ``source`` (see the module doc).
 
     Raises CadenceError for a folder that is not a dataset, an unknown ``source``, or when no
@@ -139,7 +149,7 @@ def load_reference(
     if source not in REFERENCE_FROM:
         raise CadenceError(f"reference from {source!r}: use one of {', '.join(REFERENCE_FROM)}")
     data = open_dataset(dataset)
-    entries = data.split_entries(split)
+    label, entries = _entries(data, split)
     wanted = set(styles) if styles is not None else None
     chosen = [e for e in entries if wanted is None or e["collection"] in wanted]
     if limit is not None:
@@ -150,7 +160,7 @@ def load_reference(
         asked = ", ".join(sorted(wanted)) if wanted is not None else "any style"
         asked = asked or "no style (an empty list of styles)"
         raise CadenceError(
-            f"dataset {dataset} has no {split} pieces of {asked}; its {split} split holds "
+            f"dataset {dataset} has no {label} pieces of {asked}; its {label} split holds "
             f"{held}. Ingest music of that style, or choose a style it has"
         )
     pieces = []
