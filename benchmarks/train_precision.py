@@ -4,7 +4,8 @@ Times forward + backward + AdamW steps of the shipped model sizes on random wind
 ways in one process, alternating, and prints tokens per second with each way's ratio to
 float32 on one thread. Choose the training precision and threads from this, not by guess.
 
-    python benchmarks/train_precision.py [--steps 12] [--rounds 2] [--json out.json]
+    python benchmarks/train_precision.py [--steps 12] [--rounds 2] [--families lstm,transformer]
+        [--threads 1,2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--families", default="lstm,transformer", help="comma-separated")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     args = ap.parse_args()
     results: dict[str, dict[str, list[float]]] = {}
     for _ in range(args.rounds):
-        for family in CONFIGS:
+        for family in args.families.split(","):
             for threads, bf16 in WAYS:
+                if str(threads) not in args.threads.split(","):
+                    continue
                 key = f"{threads} thread{'s' if threads > 1 else ''}, {'bf16' if bf16 else 'fp32'}"
                 try:
                     tps = _steps(family, threads, bf16, args.steps)

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from cadence.generation.form import plan_form
 from cadence.generation.generator import generate, key_shift
-from cadence.generation.plan import BarControl, ControlPlan
+from cadence.generation.harmony import progression
+from cadence.generation.plan import BarControl, ControlPlan, Idiom
+from cadence.render.arrange import arrange
 from cadence.generation.sampling import SamplingConfig, sample
 from cadence.models import LSTMConfig, TransformerConfig, build_model
 from cadence.tokens.tokenizer import CadenceTokenizer
@@ -34,13 +36,27 @@ MODELS = {name: _tiny(name) for name in ("lstm", "transformer")}
 
 
 def _plan(
-    n_bars: int, tonic: int, mode: str, meter: tuple[int, int], cap: int, strict: bool
+    n_bars: int,
+    tonic: int,
+    mode: str,
+    meter: tuple[int, int],
+    cap: int,
+    strict: bool,
+    idiom: Idiom | None = None,
 ) -> ControlPlan:
     bars = tuple(
         BarControl(tempo_bpm=60 + i, density=1.0 + (i % 3), velocity_min=20, velocity_max=cap)
         for i in range(n_bars)
     )
-    return ControlPlan(bars=bars, key_tonic=tonic, mode=mode, meter=meter, strict_scale=strict)
+    idiom = idiom or Idiom()
+    chords = progression(
+        plan_form(n_bars), tonic=tonic, mode=mode, meter=meter,
+        bars_per_chord=idiom.bars_per_chord,
+    )  # fmt: skip
+    return ControlPlan(
+        bars=bars, key_tonic=tonic, mode=mode, meter=meter, strict_scale=strict,
+        chords=chords, idiom=idiom,
+    )  # fmt: skip
 
 
 def _notes(result):  # (role, pitch, velocity) of every generated note
@@ -56,25 +72,33 @@ def _notes(result):  # (role, pitch, velocity) of every generated note
     meter=st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 4)]),
     cap=st.integers(30, 127),
     temperature=st.floats(0.5, 1.5),
+    grid=st.sampled_from([0.25, 0.5, 1.0]),
 )
-def test_masking_guarantees(family, seed, tonic, mode, meter, cap, temperature) -> None:
-    plan = _plan(12, tonic, mode, meter, cap, strict=True)
+def test_masking_guarantees(family, seed, tonic, mode, meter, cap, temperature, grid) -> None:
+    idiom = Idiom(onset_grid=grid, min_duration=grid)
+    plan = _plan(12, tonic, mode, meter, cap, strict=True, idiom=idiom)
     result = generate(
         MODELS[family], plan, seed=seed, sampling=SamplingConfig(temperature=temperature, top_p=1.0)
     )
     assert result.undecodable == 0
-    notes = _notes(result)
-    assert notes, "every bar holds at least one note"
-    for role, pitch, velocity in notes:
-        assert pitch % 12 in plan.scale
-        low, high = plan.pitch_range[role]
-        assert low <= pitch <= high
-        assert velocity <= cap
+    assert [t.name for t in result.score.tracks] == ["melody"]
+    melody = result.score.tracks[0].notes
+    assert len(melody) > 0, "every bar holds at least one note"
+    tpq = result.score.ticks_per_quarter
+    for i, note in enumerate(melody):
+        assert note.pitch % 12 in plan.scale
+        low, high = plan.pitch_range["melody"]
+        assert low <= note.pitch <= high
+        assert note.time % round(grid * tpq) == 0, "onsets on the plan's grid"
+        if i + 1 < len(melody):  # monophonic: no note sounds into the next
+            assert note.time + note.duration <= melody[i + 1].time
     assert result.ids.count(TOK.bar_id) == len(plan.bars)
     assert len(result.bar_tokens) == len(plan.bars)
     for bar, body in zip(plan.bars, result.bar_tokens, strict=True):  # density is a hard cap
         n_notes = sum(1 for t in body if TOK.id_to_token[t].startswith("Pitch_"))
         assert 1 <= n_notes <= max(1, math.ceil(bar.density * plan.beats_per_bar * 1.5))
+    arranged = arrange(result.score, plan)  # velocity is the renderer's: never over the cap
+    assert all(n.velocity <= cap for t in arranged.tracks for n in t.notes)
 
 
 def test_same_seed_same_music_and_other_seed_differs() -> None:

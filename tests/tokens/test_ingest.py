@@ -42,11 +42,15 @@ def test_rerun_skips_ingested_files_and_dedups(tmp_path: Path) -> None:
     src.mkdir()
     scale_score().dump_midi(src / "a.mid")
     scale_score().dump_midi(src / "copy-of-a.mid")
-    scale_score(tempo=80).dump_midi(src / "b.mid")
+    halves = scale_score()  # another piece: the same scale in half-length notes
+    for note in halves.tracks[0].notes:
+        note.time, note.duration = note.time // 2, note.duration // 2
+    halves.dump_midi(src / "b.mid")
+    scale_score(tempo=80).dump_midi(src / "a-at-80-bpm.mid")  # tempo is not in the tokens
     first = ingest([str(src)], tmp_path / "ds", workers=1)
-    assert (first.pieces, first.duplicates) == (2, 1)
+    assert (first.pieces, first.duplicates) == (2, 2)
     again = ingest([str(src)], tmp_path / "ds", workers=1)
-    assert (again.pieces, again.skipped, again.total_pieces) == (0, 3, 2)
+    assert (again.pieces, again.skipped, again.total_pieces) == (0, 4, 2)
     data = TokenDataset(tmp_path / "ds")
     assert len(data) == 2
     for entry in data.entries:

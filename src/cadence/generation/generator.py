@@ -76,7 +76,7 @@ class BarGenerator:
         self.positions = self.grammar.positions_per_bar(plan.meter)
         meter = f"{plan.meter[0]}/{plan.meter[1]}"
         self.half = 0 if meter in TRIPLE_METERS else self.positions // 2
-        self.grid = self.grammar.grid_positions(plan.idiom.onset_grid)
+        self.grid = self.grammar.grid_positions(plan.idiom.onset_grid, plan.meter)
         self.form = plan_form(len(plan.bars), phrase) if form else [BarSource("A")] * len(plan.bars)
         self.generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
@@ -108,7 +108,7 @@ class BarGenerator:
             self.pitch_range,
             self.positions,
             grid=self.grid,
-            min_duration=self.plan.idiom.min_duration,
+            min_duration=self.grammar.beats(self.plan.idiom.min_duration, self.plan.meter),
             max_notes=max_notes,
             chords=(chord_tones(first), chord_tones(second)),
             half=self.half,

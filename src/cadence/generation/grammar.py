@@ -36,7 +36,8 @@ def _value(token: str) -> str:
 
 
 def duration_beats(token: str) -> float:
-    """Quarter notes of a ``Duration_a.b.res`` token."""
+    """Beats of a ``Duration_a.b.res`` token: MidiTok counts durations and positions in beats
+    of the time signature's denominator (an eighth in 6/8, a quarter in 3/4)."""
     a, b, res = (int(x) for x in _value(token).split("."))
     return a + b / res
 
@@ -47,7 +48,8 @@ class BarRules:
 
     scale: allowed pitch classes (None = chromatic); pitch_range: (low, high) MIDI pitch,
     inclusive; positions: positions per bar; grid: allowed onsets are multiples of this many
-    positions; min_duration: shortest note value in quarter notes; max_notes: the plan's
+    positions; min_duration: shortest note value in beats (see :func:`duration_beats`);
+    max_notes: the plan's
     density as a hard cap; chords: chord tones of the first and second half of the bar
     (empty: no harmony bonus); half: the position where the second half starts.
     """
@@ -103,11 +105,16 @@ class Grammar:
         return self.timesig_ids[key]
 
     def positions_per_bar(self, meter: tuple[int, int]) -> int:
-        return round(meter[0] * 4 / meter[1] * self.resolution)
+        """Positions in a bar: MidiTok's positions divide the meter's beat (its denominator)."""
+        return meter[0] * self.resolution
 
-    def grid_positions(self, quarters: float) -> int:
-        """Positions per onset-grid step (at least 1)."""
-        return max(1, round(quarters * self.resolution))
+    def beats(self, quarters: float, meter: tuple[int, int]) -> float:
+        """``quarters`` quarter notes in beats of ``meter``'s denominator."""
+        return quarters * meter[1] / 4
+
+    def grid_positions(self, quarters: float, meter: tuple[int, int]) -> int:
+        """Positions per onset-grid step of ``quarters`` quarter notes (at least 1)."""
+        return max(1, round(self.beats(quarters, meter) * self.resolution))
 
     def positions_after(self, position: int, rules: BarRules) -> torch.Tensor:
         """Positions strictly after ``position``, inside the bar and on the grid."""
