@@ -13,9 +13,9 @@ from cadence.generation.form import plan_form
 from cadence.generation.generator import generate, key_shift
 from cadence.generation.harmony import progression
 from cadence.generation.plan import BarControl, ControlPlan, Idiom
-from cadence.render.arrange import arrange
 from cadence.generation.sampling import SamplingConfig, sample
 from cadence.models import LSTMConfig, TransformerConfig, build_model
+from cadence.render.arrange import arrange
 from cadence.tokens.tokenizer import CadenceTokenizer
 
 TOK = CadenceTokenizer()

@@ -33,7 +33,8 @@ def _chord_at(plan: ControlPlan, quarters: float) -> str:
 def test_accompaniment_and_bass_play_chord_tones_in_every_bar(goal, seed, key, mode, meter):
     if goal == "gait" and meter == (6, 8):
         meter = None  # gait needs an x/4 meter
-    p = Prescription.for_goal(goal, 2, seed=seed, key=key, mode=mode, meter=meter, **GOAL_INPUTS.get(goal, {}))
+    inputs = GOAL_INPUTS.get(goal, {})
+    p = Prescription.for_goal(goal, 2, seed=seed, key=key, mode=mode, meter=meter, **inputs)
     plan = p.to_control_plan()
     melody = symusic.Score(480)
     melody.tracks.append(symusic.Track("melody", 0, False))
@@ -56,7 +57,8 @@ def test_accompaniment_and_bass_play_chord_tones_in_every_bar(goal, seed, key, m
 
 
 def _plan(goal: str, **kw) -> ControlPlan:
-    return Prescription.for_goal(goal, 1, seed=1, **GOAL_INPUTS.get(goal, {}), **kw).to_control_plan()
+    inputs = GOAL_INPUTS.get(goal, {})
+    return Prescription.for_goal(goal, 1, seed=1, **inputs, **kw).to_control_plan()
 
 
 def test_patterns_fit_the_goal() -> None:
