@@ -25,6 +25,7 @@ from cadence.generation.sampling import SamplingConfig, sample
 from cadence.music.harmony import chord_tones, transpose_chord
 from cadence.tokens import controls
 from cadence.tokens.controls import TRIPLE_METERS
+from cadence.tokens.dataset import ALL_STYLES
 from cadence.tokens.melody import monophonic
 from cadence.tokens.tokenizer import CadenceTokenizer
 
@@ -88,6 +89,7 @@ class BarGenerator:
         self.scale = scale
         counts = getattr(model, "extra", {}).get("control_counts") or {}
         self.counts: dict[str, int] = counts.get(controls.collection_token(self.style), {})
+        self.all_counts: dict[str, int] = counts.get(ALL_STYLES, {})
         self.state = None
         self.ids: list[int] = []
         self.bodies: list[list[int]] = []
@@ -115,9 +117,11 @@ class BarGenerator:
         )
 
     def piece_controls(self) -> list[str]:
+        """Mode, meter and style. Each occurs once a piece, so it is checked against the counts
+        over every style (a small style holds too few pieces for any meter to be "frequent")."""
         meter = f"{self.plan.meter[0]}/{self.plan.meter[1]}"
         return [
-            controls.frequent(t, self.counts)
+            controls.frequent(t, self.all_counts)
             for t in controls.piece_tokens(self.plan.mode, meter, self.style)
         ]
 

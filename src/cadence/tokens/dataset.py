@@ -31,6 +31,7 @@ REJECTED = "rejected.jsonl"
 DUPLICATES = "duplicates.jsonl"
 TOKENIZER = "tokenizer.json"
 SPLITS = ("train", "valid", "test")
+ALL_STYLES = "all"  # control_counts' key for the counts over every style
 
 
 def content_id(ids: np.ndarray) -> str:
@@ -98,7 +99,8 @@ class TokenDataset:
         return [e for e in self.entries if e["split"] == name]
 
     def control_counts(self, split: str = "train") -> dict[str, dict[str, int]]:
-        """How often each control token occurs in ``split``, per style (collection token).
+        """How often each control token occurs in ``split``, per style (collection token),
+        and over every style (key ``"all"``).
 
         Generation reads these from the checkpoint so that it never forces a control value
         that is rare in training (``tokens.controls.frequent``).
@@ -111,6 +113,7 @@ class TokenDataset:
             style = collection_token(entry.get("collection", "other"))
             counts = np.bincount(ids, minlength=tok.vocab_size)
             by_style[style] = by_style.get(style, 0) + counts
+            by_style[ALL_STYLES] = by_style.get(ALL_STYLES, 0) + counts
         return {
             style: {tok.id_to_token[int(i)]: int(c[i]) for i in control if c[i]}
             for style, c in sorted(by_style.items())
