@@ -162,9 +162,8 @@ def generate(
     audio: bool = typer.Option(True, "--audio/--no-audio", help="Also render piece.wav."),
 ) -> None:
     """Generate a plain piece (no therapy goal) at a fixed tempo, key and meter."""
-    from cadence.generation.plan import BarControl, ControlPlan
     from cadence.therapy.instruments import parse_key
-    from cadence.therapy.piece import write_piece
+    from cadence.therapy.piece import plain_plan, write_piece
 
     if not 1 <= bars <= 4000:
         raise CadenceError(f"--bars must be 1..4000, got {bars}")
@@ -173,12 +172,7 @@ def generate(
     try:
         num, den = (int(x) for x in meter.split("/"))
         tonic, key_mode = parse_key(key)
-        plan = ControlPlan(
-            bars=tuple(BarControl(tempo_bpm=tempo, velocity_max=100) for _ in range(bars)),
-            key_tonic=tonic,
-            mode=mode or key_mode or "major",
-            meter=(num, den),
-        )
+        plan = plain_plan(bars, tempo, tonic, mode or key_mode or "major", (num, den), seed)
     except ValueError as err:
         raise CadenceError(f"bad --key, --mode or --meter: {err}") from None
     paths = write_piece(

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
-from cadence.generation.form import BarSource
-from cadence.generation.plan import BARS_PER_CHORD
+from cadence.generation.form import PHRASE_BARS, BarSource, plan_form
+from cadence.generation.plan import BARS_PER_CHORD, ControlPlan
 from cadence.music.harmony import chord_name
 from cadence.tokens.controls import TRIPLE_METERS
 
@@ -122,3 +123,18 @@ def progression(
         if source.copy_of is not None:
             out[i] = out[source.copy_of]
     return tuple(out)
+
+
+def with_chords(plan: ControlPlan, seed: int = 0) -> ControlPlan:
+    """``plan`` with a chord progression along the form generation follows (its key, mode,
+    meter and idiom's harmonic rhythm), seeded."""
+    chords = progression(
+        plan_form(len(plan.bars), PHRASE_BARS),
+        tonic=plan.key_tonic,
+        mode=plan.mode,
+        meter=plan.meter,
+        bars_per_chord=plan.idiom.bars_per_chord,
+        phrase=PHRASE_BARS,
+        seed=seed,
+    )
+    return replace(plan, chords=chords)

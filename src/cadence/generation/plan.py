@@ -57,7 +57,8 @@ class BarControl:
     tempo_bpm:   quarter-note beats per minute for this bar, applied exactly by the renderer.
     arousal:     -1 (calm) .. 1 (excited); steers the arousal control token.
     valence:     -1 (sad) .. 1 (happy).
-    density:     notes per beat (quarter note) across all parts.
+    density:     melody notes per quarter note (a hard cap of 1.5x it per bar, and the
+                 density control token).
     register:    mean MIDI pitch of the melody.
     velocity_min, velocity_max: MIDI velocity range (1..127); velocity_max is a hard cap.
     """

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cadence.generation.generator import generate
-from cadence.generation.plan import ControlPlan
+from cadence.generation.harmony import with_chords
+from cadence.generation.plan import BarControl, ControlPlan
 from cadence.generation.sampling import SamplingConfig
 from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
@@ -14,6 +15,21 @@ from cadence.therapy.primer import encode_primer
 from cadence.therapy.session import load_primer
 
 PLAIN_LUFS = -18.0  # a comfortable listening level, below the −14 LUFS hard cap
+PLAIN_VELOCITY = 100  # MIDI velocity cap of a plain piece (engineering choice)
+
+
+def plain_plan(
+    bars: int, tempo: float, tonic: int, mode: str, meter: tuple[int, int], seed: int = 0
+) -> ControlPlan:
+    """A plan at one tempo, key and meter, with a seeded chord progression and block chords
+    (the default idiom). Raises ValueError for a bad key, mode or meter."""
+    plan = ControlPlan(
+        bars=tuple(BarControl(tempo_bpm=tempo, velocity_max=PLAIN_VELOCITY) for _ in range(bars)),
+        key_tonic=tonic,
+        mode=mode,
+        meter=meter,
+    )
+    return with_chords(plan, seed)
 
 
 def write_piece(

@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cadence.errors import CadenceError
-from cadence.generation.form import PHRASE_BARS, plan_form
-from cadence.generation.harmony import progression
+from cadence.generation.harmony import with_chords
 from cadence.generation.plan import BarControl, ControlPlan, Idiom
 from cadence.therapy import ras, safety
 from cadence.therapy.checks import check_heart_rate, check_minutes, check_unit, fail
@@ -169,24 +168,10 @@ class Prescription:
         """Length of the plan in seconds."""
         return sum(self.bar_seconds())
 
-    def chords(self) -> tuple[tuple[str, str], ...]:
-        """The session's chord progression (two chords a bar), phrase by phrase along the
-        form generation follows, seeded by the prescription's seed."""
-        return progression(
-            plan_form(len(self.bars), PHRASE_BARS),
-            tonic=self.key_tonic,
-            mode=self.mode,
-            meter=self.meter,
-            bars_per_chord=self.idiom.bars_per_chord,
-            phrase=PHRASE_BARS,
-            seed=self.seed or 0,
-        )
-
     def to_control_plan(self) -> ControlPlan:
-        """The generic per-bar plan generation follows (one BarControl per bar)."""
-        return ControlPlan(
-            chords=self.chords(),
-            idiom=self.idiom,
+        """The generic per-bar plan generation follows (one BarControl per bar), with the
+        session's chord progression seeded by the prescription's seed."""
+        plan = ControlPlan(
             bars=self.bars,
             key_tonic=self.key_tonic,
             mode=self.mode,
@@ -196,7 +181,9 @@ class Prescription:
             programs=dict(self.programs),
             beat_layer=self.beat_layer,
             accents=self.accents,
+            idiom=self.idiom,
         )
+        return with_chords(plan, self.seed or 0)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; :meth:`from_dict` inverts it exactly."""

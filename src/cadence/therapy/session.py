@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import date
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import symusic

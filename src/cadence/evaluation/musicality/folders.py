@@ -72,6 +72,8 @@ def evaluate_folders(
                 "check the folder or the goals asked for"
             )
     groups = group_by_goal(pieces)
+    if goals is not None:  # in the order asked for
+        groups = {g: groups[g] for g in goals if g in groups}
     chosen = styles_for(list(groups), styles, goal_styles)
 
     def read(done: int, total: int) -> None:
