@@ -33,8 +33,8 @@ VELOCITY_SPAN = 30
 class State:
     """A point in the music space the planner moves through.
 
-    tempo_bpm: quarter-note beats per minute; arousal, valence: -1..1; density: melody notes per beat;
-    register: mean MIDI pitch of the melody; velocity_max: MIDI velocity cap (1..127).
+    tempo_bpm: quarter-note beats per minute; arousal, valence: -1..1; density: melody notes
+    per beat; register: mean MIDI pitch of the melody; velocity_max: MIDI velocity cap (1..127).
     """
 
     tempo_bpm: float
