@@ -46,6 +46,7 @@ def main() -> None:
         "valid_slice_pieces": len(pieces),
         "best_valid_nll": result["best_valid_nll"],
         "test_nll": result["test_nll"],
+        "test_nll_per_note": model.extra.get("test_nll_per_note"),
         "dataset_pieces": len(data),
     }
     model.save_pretrained(dest, extra=extra)
@@ -58,7 +59,8 @@ def main() -> None:
     if size_mb > MAX_MB:
         raise SystemExit(f"{dest} is {size_mb:.1f} MB, over the {MAX_MB} MB limit")
     print(f"shipped {args.family}: {dest} ({size_mb:.1f} MB), valid slice NLL {slice_nll:.4f}, "
-          f"test NLL {result['test_nll']:.4f}")
+          f"test NLL {result['test_nll']:.4f} per token, "
+          f"{extra['test_nll_per_note'] or float('nan'):.4f} per note")
 
 
 if __name__ == "__main__":
