@@ -55,6 +55,7 @@ FALLBACK_STYLES: dict[str, tuple[str, ...]] = {
     "gait": ("nottingham", "oneills1850", "ryansMammoth"),
     "cognition": ("nottingham", "essenFolksong", "miscFolk"),
 }
+SMALL_REFERENCE = 20  # reference pieces below which a section warns that figures are rough
 BEGIN = "<!-- section: {} -->"
 END = "<!-- /section: {} -->"
 
@@ -163,6 +164,17 @@ def section_text(result: dict, args: argparse.Namespace, source_of_styles: str) 
         f"the split holds {held}.",
         f"- Styles per goal from {source_of_styles}.",
         f"- Excerpts of {result['excerpt_bars']} bars; seed {result['seed']}.",
+        *(f"- {note}" for note in args.note),
+    ]
+    for goal, g in result["goals"].items():
+        n = g["comparison"]["pieces"][1]
+        if n < SMALL_REFERENCE:
+            lines.append(
+                f"- **{goal}: a small reference** ({n} pieces of "
+                f"{', '.join(g['reference_collections'])}): its figures, the sanity row above "
+                "all, are rough."
+            )
+    lines += [
         "",
         markdown(result, level=3),
     ]
@@ -199,6 +211,9 @@ def main() -> None:
     parser.add_argument("--section", default="current", help="section of --out to replace")
     parser.add_argument("--title", default=None, help="heading of the section")
     parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    parser.add_argument(
+        "--note", action="append", default=[], help="a line for the section (repeatable)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the subsampling and folds")
     args = parser.parse_args()
     args.command = "python benchmarks/musicality.py " + shlex.join(sys.argv[1:])
