@@ -24,7 +24,6 @@ import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +37,12 @@ from cadence.evaluation.musicality.folders import evaluate_folders
 from cadence.evaluation.musicality.pieces import split_collections
 from cadence.evaluation.musicality.report import markdown
 from cadence.therapy import GOALS, Prescription
+from cadence.therapy.goals import GOAL_STYLES
 from cadence.therapy.session import run_session
 
 GOAL_INPUTS: dict[str, dict[str, Any]] = {
     "gait": {"cadence_spm": 100.0},
     "anxiety": {"heart_rate": 92.0},
-}
-# Used only while cadence.therapy.goals has no GOAL_STYLES (issue 15 adds it): calm goals
-# against calm styles, the others against the folk and dance tunes. Filtered to the styles
-# the reference's test split holds.
-FALLBACK_STYLES: dict[str, tuple[str, ...]] = {
-    "sleep": ("essenKinder", "lullaby", "bach", "palestrina", "monteverdi", "airdsAirs"),
-    "anxiety": ("essenKinder", "lullaby", "bach", "palestrina", "monteverdi", "airdsAirs"),
-    "pain": ("essenKinder", "lullaby", "bach", "palestrina", "monteverdi", "airdsAirs"),
-    "mood": ("nottingham", "essenFolksong", "oneills1850", "ryansMammoth", "miscFolk"),
-    "gait": ("nottingham", "oneills1850", "ryansMammoth"),
-    "cognition": ("nottingham", "essenFolksong", "miscFolk"),
 }
 SMALL_REFERENCE = 20  # reference pieces below which a section warns that figures are rough
 BEGIN = "<!-- section: {} -->"
@@ -106,20 +95,6 @@ Targets of issue 15, per goal: C2ST accuracy ≤ 0.70, mean overlap ≥ 0.80, ev
 part sounding in ≥ 90% of the bars (measured here over all bars of the session), no
 overlapping melody notes. ✓/✗ in the summary tables mark them.
 """
-
-
-def goal_styles(reference: Path) -> tuple[Mapping[str, tuple[str, ...]], str]:
-    """The goal → styles map, and where it came from."""
-    try:
-        from cadence.therapy.goals import GOAL_STYLES  # type: ignore[attr-defined]
-    except ImportError:
-        held = set(split_collections(reference))
-        styles = {g: tuple(s for s in v if s in held) for g, v in FALLBACK_STYLES.items()}
-        return (
-            styles,
-            "this script's fallback map (cadence.therapy.goals.GOAL_STYLES not yet there)",
-        )
-    return dict(GOAL_STYLES), "cadence.therapy.goals.GOAL_STYLES"
 
 
 def _progress(console: Console) -> Progress:
@@ -221,7 +196,7 @@ def main() -> None:
         f"Existing sessions ({args.sessions})" if args.sessions else "Current default model"
     )
     console = Console(stderr=True)
-    styles, source_of_styles = goal_styles(args.reference)
+    styles, source_of_styles = dict(GOAL_STYLES), "cadence.therapy.goals.GOAL_STYLES"
     with _progress(console) as bar, tempfile.TemporaryDirectory() as tmp:
         folder = args.sessions
         if folder is None:

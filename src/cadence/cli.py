@@ -182,13 +182,8 @@ def _evaluate_musicality(
 
     goal_styles = None
     if not styles and next(generated.rglob("prescription.json"), None) is not None:
-        try:
-            from cadence.therapy.goals import GOAL_STYLES
-        except ImportError:
-            raise CadenceError(
-                "this version of Cadence names no reference styles per goal; "
-                "pass the reference collections with --style"
-            ) from None
+        from cadence.therapy.goals import GOAL_STYLES
+
         goal_styles = GOAL_STYLES
     with _progress() as bar:
         task = bar.add_task("musicality", total=None)
