@@ -31,7 +31,11 @@ TEXTURE_ROLES = ("accompaniment", "bass")
 # Velocity of each part as a share of the bar's cap: the melody leads (engineering choice).
 ROLE_LEVEL = {"accompaniment": 0.72, "bass": 0.8}
 MAX_HOLD_BARS = 2  # a pad re-strikes at least every two bars (engineering choice)
-ARTICULATION = 0.9  # a block chord sounds for 90% of its beat
+# A block chord sounds for its whole beat: legato under the melody, and a score of plain
+# beats rather than dotted notes and rests (engineering choice).
+ARTICULATION = 1.0
+# The bass sits in the upper part of its range, near C3, not at the bottom (engineering).
+BASS_CENTRE = 0.65
 
 
 def beat_quarters(meter: tuple[int, int]) -> float:
@@ -91,12 +95,17 @@ def _voicing(chord: str, low: int, high: int, previous: list[int] | None) -> lis
 
 
 def _bass_note(chord: str, low: int, high: int, previous: int | None, fifth: bool = False) -> int:
+    """The chord's root (or fifth, above the root it follows) near ``previous``, pulled toward
+    :data:`BASS_CENTRE` of the range so the line does not drift to an edge."""
     parsed = parse_chord(chord)
     if parsed is None:
         return -1
     pc = (parsed[0] + (QUALITIES[parsed[1]][2] if fifth else 0)) % 12
-    target = previous if previous is not None else (low + high) // 2
+    centre = low + BASS_CENTRE * (high - low)
+    target = centre if previous is None else (previous + centre) / 2  # near, without drifting
     options = [p for p in range(low, high + 1) if p % 12 == pc]
+    if fifth and previous is not None:
+        options = [p for p in options if p > previous] or options
     return min(options, key=lambda p: (abs(p - target), p)) if options else -1
 
 
