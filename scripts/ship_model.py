@@ -11,6 +11,7 @@ scores on it (``extra.valid_slice_nll`` in config.json), which a test recomputes
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -26,6 +27,28 @@ SLICE_TOKENS = 20_000
 MAX_MB = 25.0
 
 
+def _result(run: Path, model, data: TokenDataset) -> dict:
+    """The run's result.json; for a run stopped with Ctrl-C (no result.json), the same figures
+    measured here: best valid NLL from metrics.csv, test NLL per token and per note."""
+    path = run / "result.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    valid = [float(r["valid_nll"]) for r in rows if r["valid_nll"]]
+    test = data.split("test")
+    nll = evaluate_nll(model, test)
+    predicted = sum(len(seq) - 1 for seq in test)
+    pitches = np.asarray(data.tokenizer.ids_of_type("Pitch"))
+    notes = sum(int(np.isin(seq[1:], pitches).sum()) for seq in test)
+    model.extra["test_nll_per_note"] = nll * predicted / notes
+    return {
+        "best_valid_nll": min(valid) if valid else None,
+        "test_nll": nll,
+        "stop_reason": "interrupted",
+        "steps": int(rows[-1]["step"]) if rows else 0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -39,7 +62,7 @@ def main() -> None:
         raise SystemExit("the dataset's tokenizer differs from the model's")
     pieces = limit_tokens(data.split("valid"), SLICE_TOKENS)
     slice_nll = evaluate_nll(model, pieces)
-    result = json.loads((args.run / "result.json").read_text())
+    result = _result(args.run, model, data)
     dest = SHIPPED[args.family]
     extra = {
         "valid_slice_nll": slice_nll,
