@@ -29,9 +29,12 @@ from cadence.tokens.dataset import ALL_STYLES
 from cadence.tokens.melody import monophonic
 from cadence.tokens.tokenizer import CadenceTokenizer
 
-# A bar may hold up to 1.5× the plan's density (melody notes per beat × beats): density
-# varies within a phrase, and the cap still bounds arousal (an engineering choice).
+# A bar may hold up to 1.5× its density (melody notes per beat × beats): density varies
+# within a phrase, and the cap still bounds arousal (an engineering choice).
 DENSITY_SLACK = 1.5
+# The plans' melody densities span about this range (notes per beat; the iso states of
+# therapy/goals.py run 1.0-3.0): a density's place in it is its quantile in the style.
+PLAN_DENSITY_SPAN = (0.5, 3.5)
 
 
 @dataclass
@@ -101,9 +104,22 @@ class BarGenerator:
         first, second = self.plan.chords[index]
         return (transpose_chord(first, -self.shift), transpose_chord(second, -self.shift))
 
+    def density(self, index: int) -> tuple[str, float]:
+        """The bar's density token and melody notes per beat: the plan's density placed at
+        the same quantile of the style's training bars (the bin's upper edge), or the plan's
+        own figure for a model without control counts."""
+        wanted = self.plan.bars[index].density
+        lo, hi = PLAN_DENSITY_SPAN
+        token = controls.quantile_token("CtlDens", (wanted - lo) / (hi - lo), self.counts)
+        if token is None:
+            return f"CtlDens_{controls.bin_index(wanted, controls.DENSITY_EDGES)}", wanted
+        edges = controls.DENSITY_EDGES
+        b = int(token.partition("_")[2])
+        return token, edges[b] if b < len(edges) else controls.bin_centre(b, edges)
+
     def rules(self, index: int) -> BarRules:
-        bar = self.plan.bars[index]
-        max_notes = max(1, math.ceil(bar.density * self.plan.beats_per_bar * DENSITY_SLACK))
+        density = self.density(index)[1]
+        max_notes = max(1, math.ceil(density * self.plan.beats_per_bar * DENSITY_SLACK))
         first, second = self.chords(index)
         return BarRules(
             self.scale,
@@ -126,10 +142,12 @@ class BarGenerator:
         ]
 
     def bar_controls(self, index: int) -> list[str]:
-        """The bar header's control tokens: the plan's targets, each mapped to the nearest
-        value that is frequent in this style's training bars (never a rare one)."""
+        """The bar header's control tokens: density by quantile (:meth:`density`), register
+        and chords from the plan, each the nearest value that is frequent in this style's
+        training bars (never a rare one)."""
         bar = self.plan.bars[index]
         wanted = controls.bar_tokens(bar.density, bar.register - self.shift, self.chords(index))
+        wanted[0] = self.density(index)[0]
         return [controls.frequent(t, self.counts) for t in wanted]
 
     # ---- model feeding -----------------------------------------------------------------

@@ -136,3 +136,29 @@ def frequent(
         if same_root:
             return max(same_root, key=lambda t: pool[t])
     return max(pool, key=lambda t: pool[t])
+
+
+def quantile_token(kind: str, q: float, counts: Mapping[str, int] | None) -> str | None:
+    """The ``kind`` bin (e.g. "CtlDens") at quantile ``q`` (0..1) of the style's training
+    bars, among bins that are frequent there; None without counts.
+
+    This maps a plan's target into the corpus' own range, so that "calm" means the calm end
+    of real bars of the style rather than a value the style never uses.
+    """
+    if not counts:
+        return None
+    bins = sorted(
+        (int(t.partition("_")[2]), n)
+        for t, n in counts.items()
+        if t.startswith(kind + "_") and t.partition("_")[2].isdigit() and n >= MIN_COUNT
+    )
+    if not bins:
+        return None
+    total = sum(n for _, n in bins)
+    target = min(max(q, 0.0), 1.0) * total
+    seen = 0
+    for index, n in bins:
+        seen += n
+        if seen >= target:
+            return f"{kind}_{index}"
+    return f"{kind}_{bins[-1][0]}"
