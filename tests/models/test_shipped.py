@@ -27,14 +27,14 @@ def test_shipped_model_recomputes_its_recorded_nll(family: str) -> None:
         pieces = [archive[k].astype(np.int64) for k in archive.files]
     nll = evaluate_nll(model, pieces)
     assert nll == pytest.approx(recorded["valid_slice_nll"], rel=0.01)
-    assert recorded["test_nll"] < 3.0  # far below an untrained model's ln(vocab) ≈ 6.07
+    assert recorded["test_nll"] < 3.0  # far below an untrained model's ln(vocab) ≈ 5.8
     assert (folder / "training_log.csv").read_text().startswith("epoch,step")
 
 
-def test_default_model_is_the_shipped_lstm(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_model_is_the_shipped_transformer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CADENCE_MODEL", raising=False)
-    assert default_model_dir() == SHIPPED["lstm"]
-    assert (SHIPPED["lstm"] / "model.safetensors").exists()
+    assert default_model_dir() == SHIPPED["transformer"]
+    assert (SHIPPED["transformer"] / "model.safetensors").exists()
 
 
 def test_int8_decoding_keeps_the_shipped_lstm_score() -> None:

@@ -185,9 +185,10 @@ def test_no_session_is_louder_than_prescribed_many(
 def test_a_meter_the_model_cannot_write_is_refused_before_anything_is_written(
     tiny_model: Path, tmp_path: Path
 ) -> None:
-    """Found by the property above: 2/2 is a valid prescription meter but not in the
-    tokenizer's vocabulary, and run_session failed with a ValueError deep in generation."""
-    p = Prescription.for_goal("sleep", 0.1, meter=(2, 2))
-    with pytest.raises(CadenceError, match="meter: got 2/2"):
+    """Found by the property above: a valid prescription meter outside the tokenizer's
+    vocabulary (2/2 then; 7/8 since token format 2 added 2/2) failed with a ValueError deep
+    in generation."""
+    p = Prescription.for_goal("sleep", 0.1, meter=(7, 8))
+    with pytest.raises(CadenceError, match="meter: got 7/8"):
         run_session(p, tmp_path / "out", model=tiny_model)
     assert not (tmp_path / "out").exists()

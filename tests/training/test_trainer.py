@@ -136,7 +136,7 @@ def test_early_stopping(
     tiny_data: Path, tiny_config: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scores = iter([3.0, 2.5, 2.6, 2.55, 2.4, 2.3])
-    monkeypatch.setattr(Trainer, "_nll", lambda self, model, seqs: next(scores))
+    monkeypatch.setattr(Trainer, "_nll", lambda self, model, seqs, **kw: next(scores))
     config = tiny_config(epochs=6, steps_per_epoch=2, patience=2)
     result = train(config, tiny_data, tmp_path / "run")
     assert result.stop_reason == "early_stopping"

@@ -113,14 +113,17 @@ class _AudioPipeline:
         return chunks.segments(arranged, [i * bar for i in starts])
 
     def on_partial(self, bars_done: int, score: symusic.Score) -> None:
-        """Submit the next segments whose bars are all composed, keeping at most one waiting
-        behind the one rendering: what is left when composing ends is cut finer (segments)."""
+        """Submit the next segments whose bars, and the bar after, are composed, keeping at most
+        one waiting behind the one rendering: what is left when composing ends is cut finer
+        (segments)."""
         if self.renderer is None or self.renderer.unfinished() >= 2:
             return
         arranged = arrange.arrange(score, self.plan)
         bar = arrange.bar_ticks(arranged, self.plan.meter)
         for seg in self.segments(arranged):
-            if self.renderer.unfinished() >= 2 or seg.end > bars_done * bar:
+            # A segment waits for the bar after it: that bar's first note cuts a melody note
+            # still sounding at the segment's end (the melody is monophonic).
+            if self.renderer.unfinished() >= 2 or seg.end >= bars_done * bar:
                 break
             if seg not in self.renderer.submitted():
                 self.renderer.submit(arranged, seg)
