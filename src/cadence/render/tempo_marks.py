@@ -109,7 +109,8 @@ def choose_marks(tempos: Sequence[float], sections: Iterable[int] = ()) -> list[
 
     Bar 0 and every section start get a metronome mark; so does every bar whose tempo is at
     least :data:`MARK_STEP_BPM` (less :data:`TEMPO_TOLERANCE_BPM`) from the tempo at the
-    last mark. An empty ``tempos`` gives no marks. Raises ValueError for a negative section.
+    last mark and reads as another whole number. An empty ``tempos`` gives no marks. Raises
+    ValueError for a negative section.
     """
     starts = set()
     for bar in sections:
@@ -119,10 +120,13 @@ def choose_marks(tempos: Sequence[float], sections: Iterable[int] = ()) -> list[
     words = _ramp_words(_directions(tempos))
     marks = []
     last: float | None = None
+    shown: int | None = None
     for i, bpm in enumerate(tempos):
-        show = last is None or i in starts or abs(bpm - last) >= MARK_STEP_BPM - TEMPO_TOLERANCE_BPM
+        changed = last is not None and abs(bpm - last) >= MARK_STEP_BPM - TEMPO_TOLERANCE_BPM
+        # a change that rounds to the number already printed would print it twice
+        show = last is None or i in starts or (changed and whole_bpm(bpm) != shown)
         if show:
-            last = bpm
+            last, shown = bpm, whole_bpm(bpm)
         if show or i in words:
             marks.append(TempoMark(i, whole_bpm(bpm) if show else None, words.get(i)))
     return marks
