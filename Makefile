@@ -7,8 +7,9 @@ CADENCE := $(VENV)/bin/cadence
 APT_PACKAGES := fluidsynth fluid-soundfont-gm redis-server chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-CORPUS_SOURCES := ../shared/data/nottingham/midi music21:essenFolksong music21:oneills1850 \
-	music21:ryansMammoth music21:airdsAirs music21:miscFolk music21:bach
+CORPUS_SOURCES := ../shared/data/nottingham/midi music21:bach music21:essenFolksong \
+	music21:airdsAirs music21:oneills1850 music21:miscFolk music21:ryansMammoth \
+	music21:monteverdi music21:palestrina
 
 .PHONY: run test test-slow reliability setup system-deps lint bench model corpus clean
 
