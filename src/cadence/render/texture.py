@@ -34,8 +34,10 @@ MAX_HOLD_BARS = 2  # a pad re-strikes at least every two bars (engineering choic
 # A block chord sounds for its whole beat: legato under the melody, and a score of plain
 # beats rather than dotted notes and rests (engineering choice).
 ARTICULATION = 1.0
-# The bass sits in the upper part of its range, near C3, not at the bottom (engineering).
+# The bass sits in the upper part of its range, near C3, not at the bottom, and the chords
+# above it, clear of the bass and under the melody (engineering choices).
 BASS_CENTRE = 0.65
+CHORD_CENTRE = 0.65
 
 
 def beat_quarters(meter: tuple[int, int]) -> float:
@@ -68,13 +70,15 @@ def _spans(plan: ControlPlan) -> list[tuple[float, float, str]]:
 
 
 def _voicing(chord: str, low: int, high: int, previous: list[int] | None) -> list[int]:
-    """Close-position voicing of ``chord`` inside [low, high], nearest ``previous``."""
+    """Close-position voicing of ``chord`` inside [low, high], nearest ``previous`` and pulled
+    toward :data:`CHORD_CENTRE` of the range (no drift to an edge)."""
     parsed = parse_chord(chord)
     if parsed is None:
         return []
     root, quality = parsed
     intervals = QUALITIES[quality]
-    centre = sum(previous) / len(previous) if previous else (low + high) / 2
+    home = low + CHORD_CENTRE * (high - low)
+    centre = home if not previous else (sum(previous) / len(previous) + home) / 2
     best: list[int] = []
     best_cost = float("inf")
     for base in range(low - 12, high + 1):
