@@ -80,7 +80,7 @@ def prepare(item: SourceItem, tokenizer: CadenceTokenizer) -> dict:
     norm = normalize(score)
     score, roles, shift = norm.score, norm.roles, norm.shift
     piece = feat.piece_features(score)
-    ids = tokenizer.encode_piece(score, item.collection)
+    ids = tokenizer.encode_piece(score, item.collection, piece)
     if int(np.isin(ids, tokenizer.ids_of_type("Pitch")).sum()) == 0:
         raise UnreadableMusic("no notes", "no note inside the tokenizer's pitch range")
     return {

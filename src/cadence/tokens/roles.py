@@ -13,7 +13,6 @@ import numpy as np
 import symusic
 
 ROLE_PROGRAMS = {"melody": 0, "accompaniment": 48, "bass": 32, "percussion": -1}
-PROGRAM_ROLES = {p: r for r, p in ROLE_PROGRAMS.items()}
 BASS_MAX_MEAN_PITCH = 55.0  # below G3 on average: a bass line (engineering choice)
 MONOPHONIC_SHARE = 0.8  # share of onsets carrying a single note for a "line" (engineering choice)
 

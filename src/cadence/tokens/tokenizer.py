@@ -126,11 +126,17 @@ class CadenceTokenizer:
         out.append(self.eos_id)
         return np.asarray(out, dtype=np.int64)
 
-    def encode_piece(self, score: symusic.Score, collection: str = "other") -> np.ndarray:
+    def encode_piece(
+        self,
+        score: symusic.Score,
+        collection: str = "other",
+        piece: feat.PieceFeatures | None = None,
+    ) -> np.ndarray:
         """Token ids of a normalised score (roles assigned, in C major / A minor) as the model
         learns music: its melody, with piece controls and per-bar controls (chords from all
-        parts). Training data, primers and fine-tuning tunes all go through here."""
-        piece = feat.piece_features(score)
+        parts). Training data, primers and fine-tuning tunes all go through here. ``piece``:
+        the score's features, when the caller has them already."""
+        piece = piece or feat.piece_features(score)
         melody = melody_score(score)
         return self.encode(melody, piece.mode, piece.meter, collection, bar_controls(score, melody))
 
