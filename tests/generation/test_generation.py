@@ -138,6 +138,19 @@ def test_plan_form_layout() -> None:
         plan_form(8, phrase=1)
 
 
+def test_plan_form_parallel_period_restates_the_antecedent_opening() -> None:
+    plain, period = plan_form(64, phrase=8), plan_form(64, phrase=8, answers=(2, 0, 3))
+    assert plain[4].copy_of is None and plain[20].copy_of is None
+    # the consequent (bars 4-7) opens with the antecedent's bars 0-1, then closes anew
+    assert [s.copy_of for s in period[:8]] == [None] * 4 + [0, 1, None, None]
+    assert [s.copy_of for s in period[16:24]] == [None] * 8  # B: the cycle's second, 0
+    assert [s.copy_of for s in period[28:32]] == [24, 25, 26, None]  # A'': third, 3
+    assert all(s.copy_of is None or s.copy_of < i for i, s in enumerate(period))
+    for bad in ((), (4,), (-1,)):
+        with pytest.raises(ValueError, match="answers"):
+            plan_form(8, phrase=8, answers=bad)  # the last bar is the cadence's
+
+
 def test_primer_vary_makes_its_bars_the_theme() -> None:
     plan = _plan(16, 0, "major", (4, 4), 127, strict=True)
     first = generate(MODELS["lstm"], plan, seed=1)

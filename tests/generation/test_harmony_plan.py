@@ -21,11 +21,12 @@ MINOR = frozenset({0, 2, 3, 5, 7, 8, 10})
     meter=st.sampled_from([(4, 4), (3, 4), (6, 8), (2, 4)]),
     bars_per_chord=st.sampled_from(BARS_PER_CHORD),
     n_bars=st.integers(8, 80),
+    answers=st.lists(st.integers(0, 3), min_size=1, max_size=4).map(tuple),
 )
 def test_progressions_are_diatonic_cadence_and_follow_the_form(
-    seed, tonic, mode, meter, bars_per_chord, n_bars
+    seed, tonic, mode, meter, bars_per_chord, n_bars, answers
 ) -> None:
-    form = plan_form(n_bars)
+    form = plan_form(n_bars, answers=answers)
     chords = progression(
         form, tonic=tonic, mode=mode, meter=meter, bars_per_chord=bars_per_chord, seed=seed
     )
@@ -52,9 +53,15 @@ def test_eight_bar_period_has_a_half_cadence_then_an_authentic_one() -> None:
     assert chords[6][1] in ("7:maj", "7:dom7") and chords[7][1] == "0:maj"  # V - I
 
 
-def test_slow_harmony_changes_every_two_bars() -> None:
+def test_slow_harmony_changes_every_two_bars_and_its_cadence_every_bar() -> None:
     chords = progression(plan_form(8), tonic=0, mode="major", meter=(3, 4), bars_per_chord=2.0)
-    assert all(chords[i] == chords[i + 1] for i in range(0, 8, 2))
+    assert all(chords[i] == chords[i + 1] for i in range(0, 6, 2))
+    assert chords[6] == ("7:maj", "7:maj") and chords[7] == ("0:maj", "0:maj")  # V - I
+    period = progression(
+        plan_form(8, answers=(2,)), tonic=9, mode="minor", meter=(4, 4), bars_per_chord=2.0
+    )
+    assert period[4:6] == period[0:2]  # the answer restates the opening's harmony
+    assert period[6] == ("4:min", "4:min") and period[7] == ("9:min", "9:min")  # v - i
 
 
 def test_bad_harmonic_rhythm_is_refused() -> None:

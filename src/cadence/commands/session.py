@@ -9,10 +9,11 @@ import typer
 from cadence.commands.ui import adherence_summary, console
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
+from cadence.generation.sampling_config import DEFAULT_SAMPLING
 
 
 def _sampling(temperature: float, top_k: int, top_p: float):  # type: ignore[no-untyped-def]
-    from cadence.generation.sampling import SamplingConfig
+    from cadence.generation.sampling_config import SamplingConfig
 
     try:
         return SamplingConfig(temperature=temperature, top_k=top_k, top_p=top_p)
@@ -63,9 +64,9 @@ def session(
     ),
     primer_mode: str = typer.Option("vary", "--primer-mode", help="vary (theme) or continue."),
     patient: str | None = typer.Option(None, "--patient", help="Patient code (clinic records)."),
-    temperature: float = typer.Option(0.9, "--temperature"),
-    top_k: int = typer.Option(0, "--top-k"),
-    top_p: float = typer.Option(0.95, "--top-p"),
+    temperature: float = typer.Option(DEFAULT_SAMPLING.temperature, "--temperature"),
+    top_k: int = typer.Option(DEFAULT_SAMPLING.top_k, "--top-k"),
+    top_p: float = typer.Option(DEFAULT_SAMPLING.top_p, "--top-p"),
     audio_format: list[str] = typer.Option(
         ["wav"], "--format", help="Audio: wav, flac, ogg (repeatable)."
     ),
@@ -156,9 +157,9 @@ def generate(
     primer: Path | None = typer.Option(
         None, "--primer", help="A tune to continue (MIDI, ABC, MusicXML)."
     ),
-    temperature: float = typer.Option(0.9, "--temperature"),
-    top_k: int = typer.Option(0, "--top-k"),
-    top_p: float = typer.Option(0.95, "--top-p"),
+    temperature: float = typer.Option(DEFAULT_SAMPLING.temperature, "--temperature"),
+    top_k: int = typer.Option(DEFAULT_SAMPLING.top_k, "--top-k"),
+    top_p: float = typer.Option(DEFAULT_SAMPLING.top_p, "--top-p"),
     audio: bool = typer.Option(True, "--audio/--no-audio", help="Also render piece.wav."),
 ) -> None:
     """Generate a plain piece (no therapy goal) at a fixed tempo, key and meter."""

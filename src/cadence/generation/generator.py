@@ -81,7 +81,11 @@ class BarGenerator:
         meter = f"{plan.meter[0]}/{plan.meter[1]}"
         self.half = 0 if meter in TRIPLE_METERS else self.positions // 2
         self.grid = self.grammar.grid_positions(plan.idiom.onset_grid, plan.meter)
-        self.form = plan_form(len(plan.bars), phrase) if form else [BarSource("A")] * len(plan.bars)
+        self.form = (
+            plan_form(len(plan.bars), phrase, plan.idiom.answers)
+            if form
+            else [BarSource("A")] * len(plan.bars)
+        )
         self.generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         low, high = plan.pitch_range.get("melody", (55, 84))

@@ -10,7 +10,9 @@ Voice Leading*, ch. 7–9); the choices are seeded. Minor keys stay in the natur
 The harmonic rhythm is ``bars_per_chord``: 0.5 (two chords a bar), 1, 2 or 4 (slow harmony,
 as for sleep). Triple meters never change chord inside a bar. Bars the form copies
 (``BarSource.copy_of``) copy their source's chords, so a returning theme returns with its
-harmony.
+harmony. With harmony slower than a chord a bar, a phrase's last two bars still close
+dominant → tonic, a bar each (the cadence quickens the harmonic rhythm, as real cadences do),
+so a consequent that restates its antecedent's opening still ends on an authentic cadence.
 """
 
 from __future__ import annotations
@@ -119,6 +121,11 @@ def progression(
                 index = ((bar - start) * 2 + half) // step
                 halves.append(_chord(degrees[min(index, len(degrees) - 1)], tonic, mode))
             out.append((halves[0], halves[1]))
+    if step > 2:  # slow harmony: the cadence still moves a bar each, V then I
+        dominant = _chord("V" if mode == "major" else "v", tonic, mode)
+        home = _chord("I" if mode == "major" else "i", tonic, mode)
+        for end in range(phrase - 1, len(form), phrase):
+            out[end - 1], out[end] = (dominant, dominant), (home, home)
     for i, source in enumerate(form):
         if source.copy_of is not None:
             out[i] = out[source.copy_of]
@@ -129,7 +136,7 @@ def with_chords(plan: ControlPlan, seed: int = 0) -> ControlPlan:
     """``plan`` with a chord progression along the form generation follows (its key, mode,
     meter and idiom's harmonic rhythm), seeded."""
     chords = progression(
-        plan_form(len(plan.bars), PHRASE_BARS),
+        plan_form(len(plan.bars), PHRASE_BARS, plan.idiom.answers),
         tonic=plan.key_tonic,
         mode=plan.mode,
         meter=plan.meter,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from cadence.generation.form import check_answers
 from cadence.music.harmony import parse_chord
 
 # Melody onset grids, in quarter notes: sixteenths, eighths, quarters (the tokens' finest
@@ -29,6 +30,8 @@ class Idiom:
     bars_per_chord: harmonic rhythm, one of :data:`BARS_PER_CHORD`.
     onset_grid:     melody onsets lie on multiples of this many quarter notes.
     min_duration:   shortest melody note value, in quarter notes.
+    answers:        bars of each new phrase's first half that its second half restates (the
+                    parallel period), cycled over the phrases (``generation.form``).
     """
 
     style: str = "nottingham"
@@ -36,6 +39,7 @@ class Idiom:
     bars_per_chord: float = 1.0
     onset_grid: float = 0.25
     min_duration: float = 0.25
+    answers: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
         checks = {
@@ -48,6 +52,18 @@ class Idiom:
         for name, (ok, what) in checks.items():
             if not ok:
                 raise ValueError(f"Idiom.{name}: must be {what}, got {getattr(self, name)!r}")
+        try:
+            check_answers(self.answers)
+        except ValueError as err:
+            raise ValueError(f"Idiom.{err}") from None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Idiom:
+        """An Idiom from its JSON form (``asdict``: tuples read back as lists)."""
+        d = dict(d)
+        if "answers" in d:
+            d["answers"] = tuple(d["answers"])
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -185,5 +201,5 @@ class ControlPlan:
         d["accents"] = tuple(d.get("accents", ()))
         d["pitch_range"] = {k: tuple(v) for k, v in d.get("pitch_range", {}).items()}
         d["chords"] = tuple(tuple(c) for c in d.get("chords", ()))
-        d["idiom"] = Idiom(**d["idiom"]) if "idiom" in d else Idiom()
+        d["idiom"] = Idiom.from_dict(d.get("idiom", {}))
         return cls(**d)

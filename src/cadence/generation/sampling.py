@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
+from cadence.generation.sampling_config import SamplingConfig
 
-@dataclass(frozen=True)
-class SamplingConfig:
-    """temperature 0 means greedy; top_k 0 and top_p 1.0 switch those filters off."""
-
-    temperature: float = 0.9
-    top_k: int = 0
-    top_p: float = 0.95
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.temperature <= 5.0:
-            raise ValueError(f"SamplingConfig.temperature: must be 0..5, got {self.temperature!r}")
-        if self.top_k < 0:
-            raise ValueError(f"SamplingConfig.top_k: must be >= 0, got {self.top_k!r}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"SamplingConfig.top_p: must be in (0, 1], got {self.top_p!r}")
+__all__ = ["SamplingConfig", "sample"]
 
 
 def sample(

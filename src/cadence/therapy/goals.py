@@ -28,6 +28,14 @@ _SOFT = {"melody": 46, "accompaniment": 48, "bass": 32}
 _PIANO = {"melody": 0, "accompaniment": 48, "bass": 32}
 _LOW_RANGE = {"melody": (55, 79), "accompaniment": (40, 67), "bass": (28, 52)}
 _MID_RANGE = {"melody": (60, 84), "accompaniment": (43, 72), "bass": (28, 55)}
+# Bars of each new phrase's first half that its second half restates, cycled over phrases
+# (generation.form): set so that the mean bar similarity at the 4-bar lag falls near the
+# reference style's (test+valid splits: essenKinder 0.42, bach 0.34, nottingham 0.36; each
+# spread from 0, nothing restated, to 1, a literal repeat). ENGINEERING, fitted by eye to
+# those figures (docs/musicality.md).
+KINDER_ANSWERS = (0, 2, 3)
+CHORALE_ANSWERS = (0, 0, 1, 3)
+FOLK_ANSWERS = (0, 0, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ PROFILES: dict[str, GoalProfile] = {
         # sleep). The style and pattern are ENGINEERING choices.
         idiom=Idiom(
             style="essenKinder", texture="pad", bars_per_chord=2.0, onset_grid=0.5,
-            min_duration=0.5,
+            min_duration=0.5, answers=KINDER_ANSWERS,
         ),
     ),
     "anxiety": GoalProfile(
@@ -114,10 +122,11 @@ PROFILES: dict[str, GoalProfile] = {
             "idiom": ENGINEERING,
         },
         # Chorale melodies over a slow broken chord: consonant, tonal, harmonic music
-        # (ParadaCabaleiro2022); style and pattern are ENGINEERING choices.
+        # (ParadaCabaleiro2022); style and pattern are ENGINEERING choices. Two chords a bar:
+        # chorales change harmony on the beat, and a soprano over one chord a bar arpeggiates.
         idiom=Idiom(
-            style="bach", texture="arpeggio", bars_per_chord=1.0, onset_grid=0.5,
-            min_duration=0.5,
+            style="bach", texture="arpeggio", bars_per_chord=0.5, onset_grid=0.5,
+            min_duration=0.5, answers=CHORALE_ANSWERS,
         ),
     ),
     "mood": GoalProfile(
@@ -150,7 +159,9 @@ PROFILES: dict[str, GoalProfile] = {
             "idiom": ENGINEERING,
         },
         # Dance tunes over block chords: ENGINEERING.
-        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
+        idiom=Idiom(
+            style="nottingham", texture="block", bars_per_chord=1.0, answers=FOLK_ANSWERS
+        ),
     ),
     "gait": GoalProfile(
         # Tempo comes from the measured cadence (ras.py); these states are placeholders.
@@ -178,7 +189,9 @@ PROFILES: dict[str, GoalProfile] = {
         beat_layer=True,
         # Block chords on every beat under the metronome: the "salient embedded beat" of
         # RAS (THERAPY.md); dance tunes keep a steady pulse. Style and pattern: ENGINEERING.
-        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
+        idiom=Idiom(
+            style="nottingham", texture="block", bars_per_chord=1.0, answers=FOLK_ANSWERS
+        ),
     ),
     "cognition": GoalProfile(
         # Familiar, predictable: clear meter, repetition, moderate tempo (THERAPY.md);
@@ -200,7 +213,9 @@ PROFILES: dict[str, GoalProfile] = {
         },
         # Folk tunes with plain block chords: "familiar, predictable structure ... clear
         # meter, repetition" (THERAPY.md, cognition). Style: ENGINEERING.
-        idiom=Idiom(style="nottingham", texture="block", bars_per_chord=1.0),
+        idiom=Idiom(
+            style="nottingham", texture="block", bars_per_chord=1.0, answers=FOLK_ANSWERS
+        ),
     ),
     "pain": GoalProfile(
         # Relaxing defaults, reshaped by the patient's stated arousal/valence preferences
@@ -223,7 +238,8 @@ PROFILES: dict[str, GoalProfile] = {
         },
         # Relaxing defaults: chorale melodies over sustained chords (ENGINEERING).
         idiom=Idiom(
-            style="bach", texture="pad", bars_per_chord=1.0, onset_grid=0.5, min_duration=0.5
+            style="bach", texture="pad", bars_per_chord=0.5, onset_grid=0.5, min_duration=0.5,
+            answers=CHORALE_ANSWERS,
         ),
     ),
 }

@@ -210,7 +210,7 @@ class Prescription:
         d["accents"] = tuple(d.get("accents", ()))
         d["pitch_range"] = {k: tuple(v) for k, v in d.get("pitch_range", {}).items()}
         try:
-            d["idiom"] = Idiom(**d["idiom"]) if "idiom" in d else Idiom()
+            d["idiom"] = Idiom.from_dict(d.get("idiom", {}))
         except (TypeError, ValueError) as err:
             raise CadenceError(f"idiom: {err}") from err
         if d.get("reminiscence_years") is not None:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cadence.generation.sampling_config import DEFAULT_SAMPLING
 from cadence.therapy.goals import GOALS
 
 Goal = Literal["sleep", "anxiety", "mood", "gait", "cognition", "pain"]
@@ -185,9 +186,9 @@ class SessionIn(In):
     birth_year: int | None = None
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     favourite_id: int | None = Field(default=None, description="a favourite tune as primer")
-    temperature: float = Field(default=0.9, ge=0, le=5)
-    top_k: int = Field(default=0, ge=0, le=10_000)
-    top_p: float = Field(default=0.95, gt=0, le=1)
+    temperature: float = Field(default=DEFAULT_SAMPLING.temperature, ge=0, le=5)
+    top_k: int = Field(default=DEFAULT_SAMPLING.top_k, ge=0, le=10_000)
+    top_p: float = Field(default=DEFAULT_SAMPLING.top_p, gt=0, le=1)
 
 
 class JobOut(Out):
