@@ -34,14 +34,51 @@ def test_migrations_upgrade_an_empty_database_to_the_models(empty_config: Clinic
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         for name, table in Base.metadata.tables.items():
             columns = {c["name"] for c in inspect(engine).get_columns(name)}
             assert columns == set(table.columns.keys()), name
         migrate(engine)  # a second upgrade is a no-op
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
+    finally:
+        engine.dispose()
+
+
+def test_ids_are_never_reused_and_the_upgrade_keeps_the_rows(empty_config: ClinicConfig
+                                                             ) -> None:
+    """Issue 17: SQLite handed a deleted row's id to the next insert (no AUTOINCREMENT), so an
+    erased patient's link named the next patient's session. 0002 rebuilds the tables."""
+    from sqlalchemy import text
+
+    if empty_config.is_sqlite:
+        empty_config.home.mkdir(parents=True)
+    engine = make_engine(empty_config.database_url)
+    stamp = "'2026-01-01 00:00:00'"
+    try:
+        migrate(engine, "0001")
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO clinicians (username, password_hash, role, active, "
+                           f"created_at) VALUES ('ada', 'x', 'admin', true, {stamp})"))
+            for code in ("A", "B"):
+                c.execute(text("INSERT INTO patients (code, wrapped_key, name_enc, created_at, "
+                               f"updated_at) VALUES ('{code}', 'k', 'n', {stamp}, {stamp})"))
+            c.execute(text("INSERT INTO consents (patient_id, scope, given, recorded_by, "
+                           f"recorded_at) VALUES (2, 'sessions', true, 'ada', {stamp})"))
+        migrate(engine)
+        with engine.begin() as c:
+            assert c.execute(text("SELECT count(*) FROM consents")).scalar() == 1
+            assert c.execute(text("SELECT count(*) FROM patients")).scalar() == 2
+            c.execute(text("DELETE FROM patients WHERE code = 'B'"))
+            assert c.execute(text("SELECT count(*) FROM consents")).scalar() == 0  # cascades
+            c.execute(text("INSERT INTO patients (code, wrapped_key, name_enc, created_at, "
+                           f"updated_at) VALUES ('C', 'k', 'n', {stamp}, {stamp})"))
+            new_id = c.execute(text("SELECT id FROM patients WHERE code = 'C'")).scalar()
+        assert new_id == 3  # not B's 2
+        if empty_config.is_sqlite:
+            with engine.connect() as c:
+                assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
 

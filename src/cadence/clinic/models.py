@@ -60,6 +60,11 @@ class Base(DeclarativeBase):
     }
 
 
+# Row ids are never reused (SQLite's AUTOINCREMENT; PostgreSQL's sequences never go back): an id
+# in a link, a job or a URL can never come to name another patient's record after an erasure.
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 def _patient_fk() -> ForeignKey:
     return ForeignKey("patients.id", ondelete="CASCADE")
 
@@ -75,7 +80,8 @@ class Meta(Base):
 
 class Clinician(Base):
     __tablename__ = "clinicians"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'therapist')", name="ck_clinician_role"),)
+    __table_args__ = (CheckConstraint("role IN ('admin', 'therapist')", name="ck_clinician_role"),
+                      NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -87,6 +93,7 @@ class Clinician(Base):
 
 class Patient(Base):
     __tablename__ = "patients"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -104,6 +111,7 @@ class Patient(Base):
 
 class Consent(Base):
     __tablename__ = "consents"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)
@@ -132,6 +140,7 @@ class StoredFile(Base):
     """A file in the content-addressed store (``<home>/files/<ab>/<sha256><suffix>``)."""
 
     __tablename__ = "files"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -142,6 +151,7 @@ class StoredFile(Base):
 
 class Favourite(Base):
     __tablename__ = "favourites"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)
@@ -152,6 +162,7 @@ class Favourite(Base):
 
 class Baseline(Base):
     __tablename__ = "baselines"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)
@@ -163,6 +174,7 @@ class Baseline(Base):
 
 class TherapySession(Base):
     __tablename__ = "therapy_sessions"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)
@@ -178,7 +190,8 @@ class TherapySession(Base):
 
 class SessionFile(Base):
     __tablename__ = "session_files"
-    __table_args__ = (UniqueConstraint("session_id", "kind", name="uq_session_file_kind"),)
+    __table_args__ = (UniqueConstraint("session_id", "kind", name="uq_session_file_kind"),
+                      NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -190,7 +203,8 @@ class SessionFile(Base):
 
 class Feedback(Base):
     __tablename__ = "feedback"
-    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),)
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="ck_feedback_rating"),
+                      NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -205,7 +219,8 @@ class Feedback(Base):
 
 class Outcome(Base):
     __tablename__ = "outcomes"
-    __table_args__ = (CheckConstraint("phase IN ('before', 'after')", name="ck_outcome_phase"),)
+    __table_args__ = (CheckConstraint("phase IN ('before', 'after')", name="ck_outcome_phase"),
+                      NEVER_REUSED)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)

@@ -10,6 +10,11 @@ patient remains in the database files. On PostgreSQL the patient tables get ``VA
 older WAL segments and backups may still hold the wrapped key until they age out, so rotate the
 master key afterwards (and discard the old key) for the key material to be gone everywhere.
 The audit log keeps a tombstone entry (the pseudonymous code, no plaintext).
+
+Rows outside the clinic's own tables that name the patient do so in a ``patient_code`` column
+(the web layer's jobs and listening links, ``web/store.py``); erasure deletes every such row in
+the database, whoever made the table, so nothing but the append-only audit log names the
+patient afterwards.
 """
 
 from __future__ import annotations
@@ -24,17 +29,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Connection, delete, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cadence.clinic import audit
 from cadence.clinic.access import patient_row, require_admin
 from cadence.clinic.actors import Actor
-from cadence.clinic.db import Clinic, clinic_of
+from cadence.clinic.db import VERSION_TABLE, Clinic, clinic_of
 from cadence.clinic.errors import InvalidValue
 from cadence.clinic.files import on_commit, release_files
 from cadence.clinic.models import (
+    Base,
     Baseline,
     Consent,
     Favourite,
@@ -168,6 +174,9 @@ def erase_patient(db: Session, actor: Actor, code: str) -> ErasureReport:
     gone("baselines", delete(Baseline).where(Baseline.patient_id == pid))
     gone("preferences", delete(Preferences).where(Preferences.patient_id == pid))
     gone("consents", delete(Consent).where(Consent.patient_id == pid))
+    for table in naming_tables(db.connection()):
+        gone(table, text(f'DELETE FROM "{table}" WHERE patient_code = :code').bindparams(
+            code=row.code))
     db.expunge(row)
     gone("patients", delete(Patient).where(Patient.id == pid))
     removed = release_files(db, file_ids)
@@ -176,6 +185,16 @@ def erase_patient(db: Session, actor: Actor, code: str) -> ErasureReport:
     clinic = clinic_of(db)
     on_commit(db, lambda: scrub(clinic))
     return ErasureReport(code=code, rows=counts, files_removed=removed)
+
+
+def naming_tables(connection: Connection) -> list[str]:
+    """The tables outside the clinic's own that name a patient (a ``patient_code`` column)."""
+    inspector = inspect(connection)
+    return sorted(
+        name for name in inspector.get_table_names()
+        if name not in Base.metadata.tables and name != VERSION_TABLE
+        and any(c["name"] == "patient_code" for c in inspector.get_columns(name))
+    )
 
 
 def scrub(clinic: Clinic) -> None:
@@ -195,7 +214,8 @@ def scrub(clinic: Clinic) -> None:
         elif clinic.dialect == "postgresql":
             with clinic.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.execute(text("VACUUM FULL " + ", ".join(PATIENT_TABLES)))
+                tables = [*PATIENT_TABLES, *naming_tables(conn)]
+                conn.execute(text("VACUUM FULL " + ", ".join(f'"{t}"' for t in tables)))
     except sqlite3.Error as err:
         log.warning("erased, but could not compact the database: %s", err)
     except SQLAlchemyError as err:  # the erasure itself is committed; say the scrub failed

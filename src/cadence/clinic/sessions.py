@@ -114,6 +114,15 @@ def list_sessions(db: Session, actor: Actor, code: str) -> list[SessionView]:
     return [session_view(db, s, row) for s in rows]
 
 
+def belongs_to(db: Session, session_id: int, code: str) -> bool:
+    """Whether session ``session_id`` exists and is patient ``code``'s (reads no patient data;
+    a reference kept outside the clinic, such as a listening link, checks it before use)."""
+    found = db.scalar(select(Patient.code).join(TherapySession,
+                                                TherapySession.patient_id == Patient.id)
+                      .where(TherapySession.id == session_id))
+    return found is not None and found == code
+
+
 def get_session(db: Session, actor: Actor, session_id: int) -> SessionView:
     row, patient = session_row(db, actor, session_id)
     audit.record(db, actor, "read", "therapy_sessions", row.id, patient_code=patient.code)

@@ -1,6 +1,8 @@
 """Patient links: a single-use, expiring URL to one session's listening page.
 
-The URL's token is 256 random bits; only its SHA-256 is stored. The first browser to open the
+A link is bound to the patient and the session: it answers only while that session exists
+and is that patient's, and erasing the patient deletes the link (clinic's erasure deletes every
+row naming the patient's code). The URL's token is 256 random bits; only its SHA-256 is stored. The first browser to open the
 link is bound to it by a random visitor cookie (hash stored); other browsers get 410. Rating the
 session spends the link. Everything the patient's page reads or writes goes through clinic's
 services as an Actor named after the link, with the rights of the clinician who made it, so the
@@ -71,6 +73,9 @@ def open_link(db: Session, token: str, visitor: str | None, *, bind: bool) -> Li
         raise LinkGone("this link has expired; ask your therapist for a new one")
     if link.used_at is not None:
         raise LinkGone("this link has been used; thank you for your rating")
+    if not sessions.belongs_to(db, link.session_id, link.patient_code):
+        # The session (or its patient) is gone: a link is bound to both, never to a bare id.
+        raise LinkGone("this link has expired; ask your therapist for a new one")
     new_visitor = None
     if link.visitor_hash is None:
         if not bind:

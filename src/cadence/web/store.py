@@ -5,6 +5,11 @@ They live on their own ``MetaData`` (prefix ``web_``) in the clinic's database, 
 ``create_all`` when the app or a worker starts; the clinic contract has no such tables. Patient
 data never lands here: only codes and ids that point into clinic's records. Secrets (tokens,
 link keys) are stored as SHA-256 hashes.
+
+A web table that names a patient does so in a ``patient_code`` column: the clinic's erasure
+(:func:`cadence.clinic.privacy.erase_patient`) deletes every such row with the patient. Ids that
+appear in URLs (jobs, links, tokens) are never reused (SQLite AUTOINCREMENT; tables made before
+it are rebuilt by :func:`create_tables`).
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,10 +36,14 @@ class WebBase(DeclarativeBase):
     metadata = MetaData()
 
 
+NEVER_REUSED = {"sqlite_autoincrement": True}
+
+
 class AuthToken(WebBase):
     """A browser sign-in (kind ``session``) or an API bearer token (kind ``api``)."""
 
     __tablename__ = "web_tokens"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -50,6 +59,7 @@ class Job(WebBase):
     """One generation job; its state is here so every web worker and RQ worker sees it."""
 
     __tablename__ = "web_jobs"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_code: Mapped[str] = mapped_column(String(64), index=True)
@@ -83,6 +93,7 @@ class PatientLink(WebBase):
     """
 
     __tablename__ = "web_patient_links"
+    __table_args__ = NEVER_REUSED
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -116,3 +127,30 @@ def create_tables(engine: Engine) -> None:
         WebBase.metadata.create_all(engine)
     except (OperationalError, ProgrammingError):
         WebBase.metadata.create_all(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            _never_reuse_ids(connection)
+
+
+def _never_reuse_ids(connection: Connection) -> None:
+    """Rebuild, with AUTOINCREMENT, the web tables a version before it created (they have no
+    foreign keys, so a copy under the same name is the whole change)."""
+    for table in WebBase.metadata.sorted_tables:
+        if not table.dialect_kwargs.get("sqlite_autoincrement"):
+            continue
+        sql = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
+            {"name": table.name},
+        ).scalar()
+        if sql is None or "AUTOINCREMENT" in sql.upper():
+            continue
+        old = f"{table.name}_before_autoincrement"
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        connection.exec_driver_sql(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
+        for index in table.indexes:
+            connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+        table.create(connection)
+        connection.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{old}"'
+        )
+        connection.exec_driver_sql(f'DROP TABLE "{old}"')

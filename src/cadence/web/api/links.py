@@ -25,9 +25,12 @@ def create(body: LinkIn, request: Request, caller: ApiCaller, db: Db, state: Sta
 
 @router.get("", response_model=list[LinkInfoOut])
 def list_links(session_id: int, caller: ApiCaller, db: Db) -> list[LinkInfoOut]:
-    sessions.get_session(db, caller.actor, session_id)  # 404 unless visible
+    view = sessions.get_session(db, caller.actor, session_id)  # 404 unless visible
     rows = db.scalars(
-        select(PatientLink).where(PatientLink.session_id == session_id).order_by(PatientLink.id)
+        select(PatientLink)
+        .where(PatientLink.session_id == session_id,
+               PatientLink.patient_code == view.patient_code)
+        .order_by(PatientLink.id)
     ).all()
     return [LinkInfoOut.model_validate(r) for r in rows]
 
@@ -37,5 +40,7 @@ def revoke(link_id: int, caller: ApiCaller, db: Db) -> None:
     link = db.get(PatientLink, link_id)
     if link is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
-    sessions.get_session(db, caller.actor, link.session_id)  # 404 unless visible
+    view = sessions.get_session(db, caller.actor, link.session_id)  # 404 unless visible
+    if view.patient_code != link.patient_code:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
     link.revoked_at = utcnow()

@@ -1,0 +1,113 @@
+"""Issue 17's findings against the web app, each as the probe that found it (docs/security.md
+maps every finding to its test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from cadence.clinic import privacy, sessions
+from cadence.clinic.actors import Actor
+from cadence.web.settings import WebSettings
+from cadence.web.store import Job, PatientLink
+from tests.web.conftest import add_patient
+
+
+def _actor(settings: WebSettings, username: str) -> Actor:
+    from cadence.clinic import accounts
+    from cadence.web.jobs import open_clinic_for
+
+    with open_clinic_for(settings).session() as db:
+        view = next(c for c in accounts.list_clinicians(db, Actor.system())
+                    if c.username == username)
+    return Actor(clinician_id=view.id, username=view.username, role=view.role)
+
+
+def _session(settings: WebSettings, actor: Actor, code: str, tmp: Path, tag: str) -> int:
+    """A stored session with a small WAV of its own (no model run)."""
+    from cadence.web.jobs import open_clinic_for
+
+    folder = tmp / f"out-{tag}"
+    folder.mkdir()
+    wav = folder / "session.wav"
+    wav.write_bytes(b"RIFF" + bytes(40) + tag.encode())
+    report = folder / "report.json"
+    report.write_text(json.dumps({"tag": tag}))
+    with open_clinic_for(settings).session() as db:
+        return sessions.record_session(db, actor, code, goal="sleep", prescription={"bpm": 60},
+                                       files={"wav": wav, "report": report},
+                                       report={"tag": tag}).id
+
+
+def _erase(settings: WebSettings, code: str) -> None:
+    from cadence.web.jobs import open_clinic_for
+
+    with open_clinic_for(settings).session() as db:
+        privacy.erase_patient(db, Actor.system(), code)
+
+
+def test_an_erased_patients_link_never_plays_another_patients_session(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str], tmp_path: Path
+) -> None:
+    theo = _actor(settings, "theo")
+    first = add_patient(client, therapist)
+    old_sid = _session(settings, theo, first, tmp_path, "first")
+    r = client.post("/api/v1/patient-links", json={"session_id": old_sid}, headers=therapist)
+    assert r.status_code == 201, r.text
+    old_url = r.json()["url"]
+    _erase(settings, first)
+
+    second = add_patient(client, therapist)
+    new_sid = _session(settings, theo, second, tmp_path, "second")
+    assert new_sid != old_sid  # ids are never reused
+    listener = TestClient(client.app)
+    page = listener.get(old_url.replace("http://testserver", ""))
+    assert page.status_code == 410
+    assert b"second" not in listener.get(old_url.replace("http://testserver", "") + "/audio").content
+    listed = client.get(f"/api/v1/patient-links?session_id={new_sid}", headers=therapist)
+    assert listed.status_code == 200 and listed.json() == []
+
+
+def test_a_link_is_bound_to_its_patient_as_well_as_its_session(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str], tmp_path: Path
+) -> None:
+    """Even were an id ever to come back, a link whose session is not its patient's is gone."""
+    from cadence.web.jobs import open_clinic_for
+
+    theo = _actor(settings, "theo")
+    code = add_patient(client, therapist)
+    sid = _session(settings, theo, code, tmp_path, "mine")
+    url = client.post("/api/v1/patient-links", json={"session_id": sid},
+                      headers=therapist).json()["url"].replace("http://testserver", "")
+    other = add_patient(client, therapist)
+    with open_clinic_for(settings).session() as db:
+        link = db.scalar(select(PatientLink))
+        assert link is not None
+        link.patient_code = other  # as if the session id now named another patient's session
+    assert TestClient(client.app).get(url).status_code == 410
+
+
+def test_erasure_deletes_the_patients_jobs_and_links(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str], tmp_path: Path
+) -> None:
+    from cadence.web.jobs import open_clinic_for
+
+    theo = _actor(settings, "theo")
+    code = add_patient(client, therapist)
+    keep = add_patient(client, therapist)
+    sid = _session(settings, theo, code, tmp_path, "gone")
+    client.post("/api/v1/patient-links", json={"session_id": sid}, headers=therapist)
+    with open_clinic_for(settings).session() as db:
+        for patient in (code, keep):
+            db.add(Job(patient_code=patient, clinician_id=theo.clinician_id, username="theo",
+                       role="therapist", goal="sleep", params={}, status="failed",
+                       error=f"/home/x/files/ab/{patient}.mid is broken"))
+    _erase(settings, code)
+    jobs = client.get("/api/v1/jobs", headers=therapist).json()
+    assert [j["patient_code"] for j in jobs] == [keep]
+    with open_clinic_for(settings).session() as db:
+        assert db.scalars(select(PatientLink).where(PatientLink.patient_code == code)).all() == []
+        assert db.scalars(select(Job).where(Job.patient_code == code)).all() == []
