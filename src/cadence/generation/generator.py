@@ -35,6 +35,12 @@ DENSITY_SLACK = 1.5
 # The plans' melody densities span about this range (notes per beat; the iso states of
 # therapy/goals.py run 1.0-3.0): a density's place in it is its quantile in the style.
 PLAN_DENSITY_SPAN = (0.5, 3.5)
+# The model chooses each bar's density and register tokens within this many bins of the
+# plan's (among bins frequent in the style), as real tunes vary from bar to bar (a cadence bar
+# holds fewer, longer notes; a line rises and falls over a phrase): a plan that forced one bin
+# a bar gave rhythmically uniform, narrow melodies (docs/musicality.md). The bar's note cap
+# and the melody's pitch range still follow the plan.
+CONTROL_BANDS = {"CtlDens": 1, "CtlReg": 1}
 
 
 @dataclass
@@ -174,6 +180,25 @@ class BarGenerator:
     def _header(self, index: int) -> list[int]:
         return [self.tok.bar_id, *self.tok.ids(self.bar_controls(index)), self.timesig]
 
+    def _sampled_header(self, index: int) -> tuple[list[int], torch.Tensor]:
+        """Feed bar ``index``'s header, its density and register tokens chosen by the model
+        within :data:`CONTROL_BANDS` of the plan's; returns the header and the logits after
+        it."""
+        header = [self.tok.bar_id]
+        logits = self._feed(header)
+        for token in self.bar_controls(index):
+            width = CONTROL_BANDS.get(token.partition("_")[0], 0)
+            if width:
+                allowed = torch.zeros_like(logits, dtype=torch.bool)
+                allowed[self.tok.ids(controls.band(token, width, self.counts))] = True
+                chosen = sample(logits, allowed, self.sampling, self.generator)
+            else:
+                chosen = self.tok.ids([token])[0]
+            header.append(chosen)
+            logits = self._feed([chosen])
+        header.append(self.timesig)
+        return header, self._feed([self.timesig])
+
     def _sample_body(self, logits: torch.Tensor, rules: BarRules) -> list[int]:
         state = BarState(self.grammar, rules)
         body: list[int] = []
@@ -229,7 +254,7 @@ class BarGenerator:
                 body = self.sanitize(copied, rules)
                 self._feed(header + body)
             else:
-                logits = self._feed(header)
+                header, logits = self._sampled_header(index)
                 body = self._sample_body(logits, rules)
             self.bodies.append(body)
             yield body

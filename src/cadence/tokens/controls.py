@@ -138,6 +138,22 @@ def frequent(
     return max(pool, key=lambda t: pool[t])
 
 
+def band(token: str, width: int, counts: Mapping[str, int] | None) -> list[str]:
+    """The bins of ``token``'s type within ``width`` bins of it (``token`` included) that are
+    frequent in ``counts``, in bin order; just ``token`` for a non-numbered token or without
+    counts."""
+    kind, _, value = token.partition("_")
+    if not counts or not value.isdigit():
+        return [token]
+    centre = int(value)
+    near = [
+        f"{kind}_{i}"
+        for i in range(centre - width, centre + width + 1)
+        if counts.get(f"{kind}_{i}", 0) >= MIN_COUNT
+    ]
+    return near or [token]
+
+
 def quantile_token(kind: str, q: float, counts: Mapping[str, int] | None) -> str | None:
     """The ``kind`` bin (e.g. "CtlDens") at quantile ``q`` (0..1) of the style's training
     bars, among bins that are frequent there; None without counts.
