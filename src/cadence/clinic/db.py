@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadence.clinic.config import ClinicConfig
+from cadence.clinic.config import PRIVATE_DIR, ClinicConfig, make_private
 from cadence.clinic.crypto import Cipher, new_key_text, parse_key, write_key_file
 from cadence.clinic.errors import KeyProblem, Unavailable
 from cadence.clinic.files import FileStore
@@ -222,8 +222,7 @@ def _load_cipher(engine: Engine, config: ClinicConfig) -> Cipher:
 def open_clinic(config: ClinicConfig | None = None) -> Clinic:
     """Open (and on first run create) the clinic: migrations to head, key checked."""
     config = config or ClinicConfig.from_env()
-    if config.is_sqlite:
-        config.home.mkdir(parents=True, exist_ok=True)
+    make_private(config)  # owner-only home, database and files, before anything is written
     engine = make_engine(config.database_url)
     try:
         migrate(engine)
@@ -235,5 +234,5 @@ def open_clinic(config: ClinicConfig | None = None) -> Clinic:
         engine.dispose()
         raise
     files = FileStore(config.files_dir)
-    files.root.mkdir(parents=True, exist_ok=True)
+    files.root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     return Clinic(engine=engine, config=config, cipher=cipher, files=files)

@@ -37,8 +37,10 @@ def serve(
     """Run the web app and REST API (docs at /api/docs)."""
     import uvicorn
 
+    from cadence.clinic.config import use_private_umask
     from cadence.web.jobs import open_clinic_for
 
+    use_private_umask()  # every file the server writes under CADENCE_HOME is owner-only
     if not 1 <= port <= 65535:
         raise CadenceError(f"--port: got {port}; must be 1-65535")
     if workers < 1:
@@ -66,9 +68,11 @@ def worker(
     from redis.exceptions import RedisError
     from rq import Queue, Worker
 
+    from cadence.clinic.config import use_private_umask
     from cadence.web.jobs import RQ_QUEUE, _open_clinic, open_clinic_for
     from cadence.web.recovery import fail_lost_rq_jobs, sweep_orphans
 
+    use_private_umask()  # job outputs under CADENCE_HOME are owner-only
     settings = _settings()
     if not settings.redis_url:
         raise CadenceError("set CADENCE_REDIS_URL (e.g. redis://localhost:6379/0) to run a worker")

@@ -81,7 +81,9 @@ def load_score(path: str | Path, *, abc_number: int | None = None) -> symusic.Sc
             _check_container(path)
         if suffix in MUSICXML_SUFFIXES:
             check_musicxml(path)
-        parsed = music21.converter.parse(path)
+        # Never music21's pickle cache: it would write a copy of every parsed file (a patient's
+        # favourite tune) to a shared temp folder and load pickles from there (issue 17).
+        parsed = music21.converter.parse(path, forceSource=True, storePickle=False)
         return stream_to_score(parsed)
     raise UnreadableMusic("unsupported format", suffix or "no suffix")
 

@@ -34,8 +34,7 @@ BODY_SLACK = 256 * 1024
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     """The web app for ``settings`` (default: from the ``CADENCE_`` environment)."""
     settings = settings or WebSettings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    clinic = open_clinic_for(settings)
+    clinic = open_clinic_for(settings)  # makes the home owner-only (clinic.config.make_private)
     runner = make_runner(settings)
     n = runner.fail_lost(clinic)
     if n:

@@ -261,6 +261,9 @@ def run_job_in_child(job_id: int, settings: WebSettings) -> None:
 
 
 def _job_process(job_id: int, settings: WebSettings) -> None:
+    from cadence.clinic.config import use_private_umask
+
+    use_private_umask()  # the job's scratch files under CADENCE_HOME are owner-only
     os.nice(settings.job_nice)
     run_job(job_id, settings)
 

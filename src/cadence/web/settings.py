@@ -81,7 +81,7 @@ class WebSettings(BaseSettings):
             return hmac.new(self.secret_key.encode(), b"cadence-web-csrf", hashlib.sha256).digest()
         path = self.home / "web.key"
         if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:  # another worker made it first

@@ -1,0 +1,146 @@
+"""Issue 17's findings against the clinic layer (docs/security.md maps each to its test)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sqlite3
+import stat
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+from cadence.clinic import patients, privacy, sessions
+from cadence.clinic.actors import Actor
+from cadence.clinic.config import ClinicConfig
+from cadence.clinic.db import open_clinic
+from tests.clinic.conftest import SECRET_NAME, make_therapist
+
+TUNE_TITLE = "Wolframs Abendlied qzx-title"
+
+
+def _musicxml(path: Path, title: str) -> Path:
+    from music21 import metadata, meter, note, stream
+
+    part = stream.Part()
+    part.append(meter.TimeSignature("3/4"))
+    for p in ["C4", "E4", "G4", "C5", "G4", "E4"]:
+        part.append(note.Note(p, quarterLength=1.0))
+    score = stream.Score([part])
+    score.metadata = metadata.Metadata(title=title)
+    score.write("musicxml", fp=path)
+    return path
+
+
+def _files_holding(root: Path, needles: list[bytes], *, since: float = 0.0) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_mtime < since:
+                continue
+            data = _unpacked(path.read_bytes())
+        except OSError:  # another process's file, gone or unreadable
+            continue
+        if any(n in data for n in needles):
+            found.append(str(path))
+    return found
+
+
+def _unpacked(data: bytes) -> bytes:
+    """The bytes, and what they hold if compressed (music21's pickles are zlib or gzip)."""
+    for unpack in (gzip.decompress, zlib.decompress):
+        try:
+            return data + unpack(data)
+        except (OSError, EOFError, zlib.error):
+            continue
+    return data
+
+
+def test_erasure_leaves_nothing_in_the_home_or_the_temp_dir(tmp_path: Path) -> None:
+    """The patient's code, name and tune title are nowhere after erasure: not in a file under
+    CADENCE_HOME, not in a music21 pickle in the temp dir, and in the database only in the
+    append-only audit log (the code, as documented)."""
+    from cadence.music.io import load_score
+
+    start = time.time() - 1
+    config = ClinicConfig.at(tmp_path / "home")
+    with open_clinic(config) as clinic:
+        tess = make_therapist(clinic, "tess")
+        with clinic.session() as db:
+            code = patients.add_patient(db, tess, name=SECRET_NAME, code="Q-ZX-0009").code
+            patients.record_consent(db, tess, code, given=True)
+            fav = patients.add_favourite(db, tess, code,
+                                         _musicxml(tmp_path / "fav.musicxml", TUNE_TITLE),
+                                         title=TUNE_TITLE)
+        load_score(fav.path)  # what a session with this primer does
+        (tmp_path / "fav.musicxml").unlink()
+        wav = tmp_path / "session.wav"
+        wav.write_bytes(b"RIFF" + bytes(40) + code.encode())
+        with clinic.session() as db:
+            sessions.record_session(db, tess, code, goal="sleep", prescription={},
+                                    files={"wav": wav}, report={})
+        wav.unlink()
+        with clinic.session() as db:
+            privacy.erase_patient(db, Actor.system(), code)
+    needles = [code.encode(), SECRET_NAME.encode(), TUNE_TITLE.encode()]
+    home = config.home
+    assert _files_holding(home, needles[1:]) == []
+    database = home / "cadence.db"
+    assert [p for p in _files_holding(home, needles[:1]) if p != str(database)] == []
+    with sqlite3.connect(database) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            rows = db.execute(f'SELECT * FROM "{table}"').fetchall()
+            naming = [r for r in rows if code in repr(r)]
+            assert table == "audit_log" or naming == [], (table, naming)
+    temp = Path(tempfile.gettempdir())
+    assert _files_holding(temp, needles[2:], since=start) == []
+
+
+def test_every_file_under_the_home_is_owner_only(tmp_path: Path) -> None:
+    config = ClinicConfig.at(tmp_path / "home")
+    with open_clinic(config) as clinic:
+        tess = make_therapist(clinic, "tess")
+        tune = tmp_path / "tune.abc"
+        tune.write_text("X:1\nT:t\nK:D\nDEF|\n")
+        with clinic.session() as db:
+            code = patients.add_patient(db, tess, name="A B").code
+            patients.add_favourite(db, tess, code, tune)
+        with clinic.engine.connect() as c:  # the -wal and -shm files exist while it is open
+            c.exec_driver_sql("SELECT 1")
+            names = {p.name for p in config.home.iterdir()}
+            assert {"cadence.db", "cadence.db-wal", "cadence.db-shm"} <= names
+            _assert_private(config.home)
+
+
+def test_opening_repairs_a_home_left_world_readable(tmp_path: Path) -> None:
+    config = ClinicConfig.at(tmp_path / "home")
+    open_clinic(config).close()
+    for path in [config.home, *config.home.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    open_clinic(config).close()
+    _assert_private(config.home)
+
+
+def _assert_private(home: Path) -> None:
+    loose = []
+    for path in [home, *home.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            loose.append(f"{path.relative_to(home.parent)} {mode:o}")
+    assert loose == []
+
+
+def test_the_job_process_umask_makes_new_files_owner_only(tmp_path: Path) -> None:
+    from cadence.clinic.config import use_private_umask
+
+    old = os.umask(0o022)
+    try:
+        use_private_umask()
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "session.wav").write_bytes(b"x")
+        assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "out" / "session.wav").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
