@@ -278,12 +278,25 @@ app.command(name="report")(_personal.report)
 app.command(name="analyze-audio")(_personal.analyze_audio)
 
 
+def os_error_line(err: OSError) -> str:
+    """One line for a failed file operation: what failed, on which path."""
+    what = err.strerror or type(err).__name__
+    paths = [str(p) for p in (err.filename, err.filename2) if p is not None]
+    if not paths:
+        return f"{what} ({err})" if str(err) and str(err) != what else what
+    return f"{what}: {' -> '.join(paths)}; give a folder or file you can write (or read)"
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
         app()
     except CadenceError as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as err:  # a path the user gave that cannot be written or read
+        console.print(f"[bold red]error:[/] {os_error_line(err)}", highlight=False,
+                      soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -11,6 +11,8 @@ import time
 import zlib
 from pathlib import Path
 
+import pytest
+
 from cadence.clinic import patients, privacy, sessions
 from cadence.clinic.actors import Actor
 from cadence.clinic.config import ClinicConfig
@@ -144,3 +146,63 @@ def test_the_job_process_umask_makes_new_files_owner_only(tmp_path: Path) -> Non
         assert stat.S_IMODE((tmp_path / "out" / "session.wav").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+# --- the command line: bad arguments are one line and exit 2, never a traceback -----------
+
+from tests.clinic.test_commands import run  # noqa: E402,F401 (the fixture)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("feedback", "99999999999999999999999", "--rating", "3"), "no session"),
+        (("outcome", "{code}", "--measure", "mood_vas", "--phase", "before", "--value", "5",
+          "--session", "99999999999999999999"), "no session"),
+        (("db", "audit", "--limit", "99999999999999999999"), "limit: got"),
+        (("patient", "export", "{code}", "--out", "/dev/zero"), "/dev/zero"),
+        (("db", "backup", "/dev/zero"), "/dev/zero"),
+        (("analyze-audio", "{home}"), "is a folder"),
+        (("session", "--goal", "sleep", "--minutes", "0.1", "--model", "{model}",
+          "--out", "/dev/zero"), "/dev/zero"),
+    ],
+    ids=["feedback-id", "outcome-session", "audit-limit", "export-out", "backup-dest",
+         "audio-folder", "session-out"],
+)
+def test_bad_arguments_are_one_line_with_exit_2(
+    run, config: ClinicConfig, tiny_model: Path,  # type: ignore[no-untyped-def]  # noqa: F811
+    args: tuple[str, ...], needle: str,
+) -> None:
+    run("clinician", "add", "tess", "--password", "correct horse")
+    code = run("patient", "add", "Jo Doe", "--therapist", "tess").out.strip()
+    values = {"code": code, "home": str(config.home), "model": str(tiny_model)}
+    result = run(*(a.format(**values) for a in args))
+    assert result.code == 2, (result.out, result.err)
+    said = (result.out + result.err).strip()
+    assert needle.format(**values) in said and "Traceback" not in said
+    assert len(said.splitlines()) == 1, said
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # the prompt reads stdin
+def test_clinician_disable_and_passwd(run, config: ClinicConfig) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from cadence.clinic import accounts
+
+    assert run("clinician", "add", "tess", "--password", "correct horse").code == 0
+    weak = run("clinician", "passwd", "tess", "--password", "password")
+    assert weak.code == 2 and "at least 12" in weak.out + weak.err
+    spaces = run("clinician", "add", "tom", "--password", " " * 12)
+    assert spaces.code == 2 and "only spaces" in spaces.out + spaces.err
+    common = run("clinician", "add", "tom", "--password", "password1234")
+    assert common.code == 2 and "too easy to guess" in common.out + common.err
+    changed = run("clinician", "passwd", "tess", stdin="walnut harbour tram\nwalnut harbour tram\n")
+    assert changed.code == 0, changed.out + changed.err
+    disabled = run("clinician", "disable", "tess")
+    assert disabled.code == 0 and "disabled" in disabled.out
+    assert "\ttess\ttherapist\tinactive" in run("clinician", "list").out
+    with open_clinic(config) as clinic, clinic.session() as db:
+        assert accounts.authenticate(db, "tess", "walnut harbour tram") is None
+    assert run("clinician", "enable", "tess").code == 0
+    with open_clinic(config) as clinic, clinic.session() as db:
+        assert accounts.authenticate(db, "tess", "walnut harbour tram") is not None
+    missing = run("clinician", "disable", "ghost")
+    assert missing.code == 2 and "no clinician 'ghost'" in missing.out + missing.err

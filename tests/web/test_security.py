@@ -13,7 +13,7 @@ from cadence.clinic import privacy, sessions
 from cadence.clinic.actors import Actor
 from cadence.web.settings import WebSettings
 from cadence.web.store import Job, PatientLink
-from tests.web.conftest import add_patient
+from tests.web.conftest import PASSWORD, add_patient, token_headers
 
 
 def _actor(settings: WebSettings, username: str) -> Actor:
@@ -111,3 +111,66 @@ def test_erasure_deletes_the_patients_jobs_and_links(
     with open_clinic_for(settings).session() as db:
         assert db.scalars(select(PatientLink).where(PatientLink.patient_code == code)).all() == []
         assert db.scalars(select(Job).where(Job.patient_code == code)).all() == []
+
+
+# --- accounts and tokens ------------------------------------------------------------------
+
+
+def test_disabling_an_account_ends_its_tokens(
+    client: TestClient, settings: WebSettings, admin: dict[str, str], therapist: dict[str, str]
+) -> None:
+    theo = _actor(settings, "theo").clinician_id
+    assert client.get("/api/v1/auth/me", headers=therapist).status_code == 200
+    r = client.patch(f"/api/v1/clinicians/{theo}", json={"active": False}, headers=therapist)
+    assert r.status_code == 403
+    r = client.patch(f"/api/v1/clinicians/{theo}", json={"active": False}, headers=admin)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert client.get("/api/v1/auth/me", headers=therapist).status_code == 401
+    r = client.post("/api/v1/auth/tokens", json={"username": "theo", "password": PASSWORD})
+    assert r.status_code == 401
+    client.patch(f"/api/v1/clinicians/{theo}", json={"active": True}, headers=admin)
+    assert client.get("/api/v1/auth/me", headers=therapist).status_code == 401  # stays ended
+    assert client.get("/api/v1/auth/me", headers=token_headers(client, "theo")).status_code == 200
+
+
+def test_a_new_password_ends_earlier_tokens_and_follows_the_one_rule(
+    client: TestClient, settings: WebSettings, admin: dict[str, str], therapist: dict[str, str]
+) -> None:
+    theo = _actor(settings, "theo").clinician_id
+    url = f"/api/v1/clinicians/{theo}/password"
+    for weak, needle in (("password", "at least 12"), (" " * 12, "only spaces"),
+                         ("password1234", "too easy to guess")):
+        r = client.put(url, json={"password": weak}, headers=admin)
+        assert r.status_code == 422 and needle in r.text, r.text
+        r = client.post("/api/v1/clinicians", headers=admin,
+                        json={"username": "newbie", "password": weak, "role": "therapist"})
+        assert r.status_code == 422 and needle in r.text, r.text
+    assert client.put(url, json={"password": "walnut harbour tram"},
+                      headers=admin).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=therapist).status_code == 401
+    r = client.post("/api/v1/auth/tokens",
+                    json={"username": "theo", "password": "walnut harbour tram"})
+    assert r.status_code == 201
+
+
+def test_every_token_expires(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str]
+) -> None:
+    from cadence.web.jobs import open_clinic_for
+    from cadence.web.security import TOKEN_HOURS_MAX, find_token, issue_token
+
+    body = {"username": "theo", "password": PASSWORD}
+    assert client.post("/api/v1/auth/tokens", json={**body, "hours": None}).status_code == 422
+    r = client.post("/api/v1/auth/tokens", json={**body, "hours": TOKEN_HOURS_MAX + 1})
+    assert r.status_code == 422
+    made = client.post("/api/v1/auth/tokens", json=body).json()
+    assert made["expires_at"] is not None
+    theo = _actor(settings, "theo").clinician_id
+    assert theo is not None
+    with open_clinic_for(settings).session() as db:
+        token, row = issue_token(db, theo, "api", hours=1)
+        row.expires_at = None  # what an older version stored for "hours": null
+        db.flush()
+        assert find_token(db, token, "api") is None
+    assert client.get("/api/v1/auth/me",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 401

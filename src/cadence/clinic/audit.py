@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from cadence.clinic.access import require_admin
 from cadence.clinic.actors import Actor
+from cadence.clinic.errors import InvalidValue
 from cadence.clinic.models import AuditEntry
 from cadence.clinic.views import AuditView
 
+# The most entries one listing returns (the API and `cadence db audit --limit` alike).
+MAX_LIMIT = 5000
 ACTIONS = ("read", "create", "update", "delete", "export", "erase", "login", "backup", "restore",
            "rotate-key")
 
@@ -50,8 +53,11 @@ def record(
 def list_audit(
     db: Session, actor: Actor, code: str | None = None, *, limit: int | None = None
 ) -> list[AuditView]:
-    """Entries oldest first (the newest ``limit`` when given); admins and the system only."""
+    """Entries oldest first (the newest ``limit``, 1..MAX_LIMIT, when given); admins and the
+    system only."""
     require_admin(actor, "read the audit log")
+    if limit is not None and (isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT):
+        raise InvalidValue(f"limit: got {limit}; must be 1..{MAX_LIMIT}")
     query = select(AuditEntry)
     if code is not None:
         query = query.where(AuditEntry.patient_code == code)

@@ -89,6 +89,8 @@ class Clinician(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every sign-in and token made before this moment is over (a password change, disabling).
+    sign_ins_ended_at: Mapped[datetime | None]
 
 
 class Patient(Base):

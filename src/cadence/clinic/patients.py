@@ -94,7 +94,7 @@ def _check_therapist(db: Session, actor: Actor, therapist_id: int | None) -> int
         return None
     if not actor.is_admin and therapist_id != actor.clinician_id:
         raise Forbidden("only an admin may assign a patient to another clinician")
-    clinician = db.get(Clinician, int(therapist_id))
+    clinician = db.get(Clinician, therapist_id) if validate.is_id(therapist_id) else None
     if clinician is None or not clinician.active:
         raise InvalidValue(f"therapist_id: no active clinician {therapist_id}")
     return clinician.id

@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 from cadence.clinic.errors import InvalidValue
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+# The largest record id: a signed 64-bit integer, what SQLite and PostgreSQL's bigint hold. A
+# larger number (from a command line or a URL) names no record; it never reaches the database.
+MAX_ID = 2**63 - 1
 EARLIEST_BIRTH_YEAR = 1900
 
 
@@ -70,6 +73,11 @@ def words(name: str, values: Iterable[str], *, limit: int = 64, most: int = 50
     if len(out) > most:
         raise InvalidValue(f"{name}: {len(out)} entries; the limit is {most}")
     return tuple(out)
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` could be a record id (a whole number 1..MAX_ID)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def code(value: str) -> str:

@@ -15,6 +15,7 @@ class ClinicianView:
     role: str
     active: bool
     created_at: datetime
+    sign_ins_ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)

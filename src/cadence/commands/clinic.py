@@ -343,7 +343,8 @@ def clinician_add(
     role: str = typer.Option("therapist", "--role", help="admin or therapist."),
     password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
                                  confirmation_prompt=True,
-                                 help="At least 8 characters (asked when left out)."),
+                                 help="At least 12 characters, not a common password "
+                                 "(asked when left out)."),
 ) -> None:
     """Add a clinician account (for the web app)."""
     from cadence.clinic import accounts
@@ -351,6 +352,45 @@ def clinician_add(
     with _transaction() as (db, actor):
         view = accounts.create_clinician(db, actor, username, password, role)
     typer.echo(f"clinician {view.username} ({view.role}) added, id {view.id}")
+
+
+@clinician_app.command("disable")
+def clinician_disable(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Disable an account: it can no longer sign in, and its sign-ins and tokens end now."""
+    from cadence.clinic import accounts
+
+    with _transaction() as (db, actor):
+        view = accounts.set_active(db, actor, accounts.find_clinician(db, actor, username).id,
+                                   False)
+    typer.echo(f"clinician {view.username} disabled; their sign-ins and tokens have ended")
+
+
+@clinician_app.command("enable")
+def clinician_enable(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Enable a disabled account again (its old sign-ins and tokens stay ended)."""
+    from cadence.clinic import accounts
+
+    with _transaction() as (db, actor):
+        view = accounts.set_active(db, actor, accounts.find_clinician(db, actor, username).id,
+                                   True)
+    typer.echo(f"clinician {view.username} enabled")
+
+
+@clinician_app.command("passwd")
+def clinician_passwd(
+    username: str = typer.Argument(..., help="Sign-in name."),
+    password: str = typer.Option(..., "--password", prompt="New password", hide_input=True,
+                                 confirmation_prompt=True,
+                                 help="At least 12 characters, not a common password "
+                                 "(asked when left out)."),
+) -> None:
+    """Set a clinician's password; their sign-ins and tokens made before it end."""
+    from cadence.clinic import accounts
+
+    with _transaction() as (db, actor):
+        view = accounts.set_password(db, actor, accounts.find_clinician(db, actor, username).id,
+                                     password)
+    typer.echo(f"password of {view.username} changed; their earlier sign-ins have ended")
 
 
 @clinician_app.command("list")

@@ -94,6 +94,8 @@ def load_audio(path: str | Path) -> tuple[np.ndarray, int]:
     import soundfile
 
     path = Path(path)
+    if path.is_dir():
+        raise CadenceError(f"audio file {path} is a folder; give one WAV, FLAC, OGG or MP3 file")
     if not path.is_file():
         raise CadenceError(f"audio file {path} does not exist")
     try:

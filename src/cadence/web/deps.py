@@ -21,6 +21,7 @@ from cadence.clinic.actors import Actor
 from cadence.clinic.errors import NotFound
 from cadence.web.security import csrf_ok, find_token
 from cadence.web.state import WebState, get_state
+from cadence.web.store import AuthToken, aware
 
 SESSION_COOKIE = "cadence_session"
 ANON_COOKIE = "cadence_anon"
@@ -54,12 +55,14 @@ class SignInRequired(Exception):
     """A page needs a signed-in clinician; the handler redirects to the sign-in page."""
 
 
-def _actor_for(db: Session, clinician_id: int) -> Actor | None:
+def _actor_for(db: Session, token: AuthToken) -> Actor | None:
+    """The token's clinician, while the sign-in it stands for holds (clinic's rule: an active
+    account, no password change or disabling since the token was made)."""
     try:
-        view = accounts.get_clinician(db, clinician_id)
+        view = accounts.get_clinician(db, token.clinician_id)
     except NotFound:
         return None
-    if not getattr(view, "active", True):
+    if not accounts.sign_in_holds(view, aware(token.created_at)):
         return None
     return Actor(clinician_id=view.id, username=view.username, role=view.role)
 
@@ -71,7 +74,7 @@ def cookie_caller(request: Request, db: Session) -> Caller | None:
     row = find_token(db, token, "session")
     if row is None:
         return None
-    actor = _actor_for(db, row.clinician_id)
+    actor = _actor_for(db, row)
     return Caller(actor, "cookie", row.id) if actor is not None else None
 
 
@@ -84,7 +87,7 @@ def api_caller(
     """The API's caller, or 401."""
     if credentials is not None:
         row = find_token(db, credentials.credentials, "api")
-        actor = _actor_for(db, row.clinician_id) if row is not None else None
+        actor = _actor_for(db, row) if row is not None else None
         if row is None or actor is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,

@@ -7,9 +7,12 @@ database row ever leaves as it is.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from cadence.clinic.accounts import MAX_PASSWORD
+from cadence.web.security import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX
 
 from cadence.generation.sampling_config import DEFAULT_SAMPLING
 from cadence.therapy.goals import GOALS
@@ -20,6 +23,11 @@ assert set(Goal.__args__) == set(GOALS), "keep Goal in step with therapy.goals.G
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# A password exactly as typed (never stripped: the CLI keeps its spaces too); clinic's
+# accounts.check_password is the one rule for new passwords.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=MAX_PASSWORD)]
 
 
 class Out(BaseModel):
@@ -38,9 +46,10 @@ class Out(BaseModel):
 # --- auth -----------------------------------------------------------------------------------
 class TokenIn(In):
     username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=1, max_length=1000)
+    password: Password
     name: str = Field(default="api", max_length=100, description="a label for the token")
-    hours: float | None = Field(default=24 * 30, gt=0, le=24 * 366, description="lifetime")
+    hours: float = Field(default=TOKEN_HOURS_DEFAULT, gt=0, le=TOKEN_HOURS_MAX,
+                         description="lifetime in hours; every token expires")
 
 
 class TokenOut(Out):
@@ -65,14 +74,23 @@ class MeOut(Out):
 
 class ClinicianIn(In):
     username: str = Field(min_length=2, max_length=100)
-    password: str = Field(min_length=8, max_length=1024)
+    password: Password = Field(description="12+ characters, not a common password")
     role: Literal["admin", "therapist"] = "therapist"
+
+
+class ClinicianUpdateIn(In):
+    active: bool = Field(description="false disables the account and ends its sign-ins")
+
+
+class PasswordIn(In):
+    password: Password = Field(description="12+ characters, not a common password")
 
 
 class ClinicianOut(Out):
     id: int
     username: str
     role: str
+    active: bool
 
 
 # --- patients -------------------------------------------------------------------------------

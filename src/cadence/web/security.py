@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 
 from cadence.web.store import AuthToken, LoginFailure, aware, utcnow
 
+# Every token expires: an API token lives 30 days unless asked for less, a year at most.
+TOKEN_HOURS_DEFAULT = 24.0 * 30
+TOKEN_HOURS_MAX = 24.0 * 366
+
 
 def new_token() -> str:
     """A random URL-safe token (256 bits)."""
@@ -36,11 +40,14 @@ def csrf_ok(key: bytes, binding: str | None, sent: str | None) -> bool:
 
 
 def issue_token(
-    db: Session, clinician_id: int, kind: str, *, hours: float | None, name: str = ""
+    db: Session, clinician_id: int, kind: str, *, hours: float, name: str = ""
 ) -> tuple[str, AuthToken]:
-    """Store the hash of a new token; the plain token is returned once and never kept."""
+    """Store the hash of a new token, expiring after ``hours`` (0 < hours <= TOKEN_HOURS_MAX);
+    the plain token is returned once and never kept."""
+    if not isinstance(hours, int | float) or not 0 < hours <= TOKEN_HOURS_MAX:
+        raise ValueError(f"hours: got {hours!r}; every token expires, within {TOKEN_HOURS_MAX}")
     token = new_token()
-    expires = utcnow() + timedelta(hours=hours) if hours is not None else None
+    expires = utcnow() + timedelta(hours=hours)
     row = AuthToken(
         token_hash=token_hash(token),
         kind=kind,
@@ -54,13 +61,14 @@ def issue_token(
 
 
 def find_token(db: Session, token: str, kind: str) -> AuthToken | None:
-    """The live (unrevoked, unexpired) token row of this kind, or None."""
+    """The live (unrevoked, unexpired) token row of this kind, or None. A token without an
+    expiry (one an older version made with ``"hours": null``) is not live."""
     row = db.scalar(
         select(AuthToken).where(AuthToken.token_hash == token_hash(token), AuthToken.kind == kind)
     )
     if row is None or row.revoked_at is not None:
         return None
-    if row.expires_at is not None and aware(row.expires_at) <= utcnow():
+    if row.expires_at is None or aware(row.expires_at) <= utcnow():
         return None
     return row
 

@@ -16,5 +16,5 @@ def list_audit(
     caller: ApiCaller, db: Db, code: str | None = None, limit: int = 200
 ) -> list[AuditOut]:
     """The newest ``limit`` entries, oldest first; ``code`` narrows to one patient."""
-    rows = audit.list_audit(db, caller.actor, code, limit=max(1, min(limit, 5000)))
+    rows = audit.list_audit(db, caller.actor, code, limit=max(1, min(limit, audit.MAX_LIMIT)))
     return [AuditOut.model_validate(r) for r in rows]

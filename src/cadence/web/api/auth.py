@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from cadence.web.deps import ApiCaller, Db, State
 from cadence.web.schemas import MeOut, TokenIn, TokenInfoOut, TokenOut
-from cadence.web.security import issue_token
+from cadence.clinic import accounts
+from cadence.web.security import expired, issue_token
 from cadence.web.signin import SignInRefused, check_sign_in
-from cadence.web.store import AuthToken, utcnow
+from cadence.web.store import AuthToken, aware, utcnow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -45,6 +46,7 @@ def me(caller: ApiCaller) -> MeOut:
 @router.get("/tokens", response_model=list[TokenInfoOut])
 def list_tokens(caller: ApiCaller, db: Db) -> list[TokenInfoOut]:
     """The caller's live API tokens (never the tokens themselves)."""
+    me = accounts.get_clinician(db, caller.actor.clinician_id or 0)
     rows = db.scalars(
         select(AuthToken)
         .where(
@@ -54,7 +56,9 @@ def list_tokens(caller: ApiCaller, db: Db) -> list[TokenInfoOut]:
         )
         .order_by(AuthToken.id)
     ).all()
-    return [TokenInfoOut.model_validate(r) for r in rows]
+    live = [r for r in rows if not expired(r.expires_at) and r.expires_at is not None
+            and accounts.sign_in_holds(me, aware(r.created_at))]
+    return [TokenInfoOut.model_validate(r) for r in live]
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

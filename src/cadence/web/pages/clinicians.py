@@ -1,4 +1,4 @@
-"""Clinician accounts (admins only)."""
+"""Clinician accounts (admins only): add, disable or enable, set a password."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cadence.clinic import accounts
-from cadence.clinic.errors import Conflict, InvalidValue
+from cadence.clinic.errors import Conflict, Forbidden, InvalidValue, NotFound
 from cadence.web.deps import Db, PageCaller, State, require_admin, require_csrf
 from cadence.web.pages.forms import FormErrors
 from cadence.web.pages.render import redirect, render
@@ -66,3 +66,46 @@ def add_clinician(
         else:
             return redirect("/clinicians", state, f"Added {role} {name}.")
     return _page(request, caller, db, state, errors, {"username": username, "role": role}, 422)
+
+
+@router.post("/clinicians/{clinician_id}/active", response_class=HTMLResponse)
+def set_active(
+    clinician_id: int,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    """Disable (``active=no``: their sign-ins and tokens end) or enable an account."""
+    require_admin(caller)
+    try:
+        view = accounts.set_active(db, caller.actor, clinician_id, active == "yes")
+    except (InvalidValue, NotFound, Forbidden) as err:
+        db.rollback()
+        errors = FormErrors()
+        errors.add(err)
+        return _page(request, caller, db, state, errors, status_code=422)
+    done = "enabled" if view.active else "disabled; their sign-ins have ended"
+    return redirect("/clinicians", state, f"{view.username} {done}.")
+
+
+@router.post("/clinicians/{clinician_id}/password", response_class=HTMLResponse)
+def set_password(
+    clinician_id: int,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    """A new password for the account (clinic's rule); its earlier sign-ins end."""
+    require_admin(caller)
+    try:
+        view = accounts.set_password(db, caller.actor, clinician_id, password)
+    except (InvalidValue, NotFound, Forbidden) as err:
+        db.rollback()
+        errors = FormErrors()
+        errors.add(err)
+        return _page(request, caller, db, state, errors, status_code=422)
+    return redirect("/clinicians", state, f"Password of {view.username} changed.")
