@@ -34,6 +34,7 @@ def make_settings(home: Path, model: Path, **overrides: Any) -> WebSettings:
         "queue_size": 4,
         "login_failures": 5,
         "login_window_s": 60,
+        "allowed_hosts": "testserver,localhost,127.0.0.1",  # TestClient's Host is testserver
     }
     values.update(overrides)
     return WebSettings(**values)

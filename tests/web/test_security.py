@@ -174,3 +174,44 @@ def test_every_token_expires(
         assert find_token(db, token, "api") is None
     assert client.get("/api/v1/auth/me",
                       headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+# --- links and headers ----------------------------------------------------------------------
+
+
+def test_a_forged_host_header_is_refused_and_links_use_the_public_url(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    from cadence.web import create_app
+    from tests.web.conftest import add_clinician, make_settings
+
+    settings = make_settings(tmp_path / "home", tiny_model,
+                             public_url="https://cadence.example.org/")
+    with TestClient(create_app(settings)) as client:
+        add_clinician(settings, "theo", "therapist")
+        headers = token_headers(client, "theo")
+        code = add_patient(client, headers)
+        sid = _session(settings, _actor(settings, "theo"), code, tmp_path, "host")
+        r = client.get("/api/v1/auth/me", headers={**headers, "Host": "evil.example.com"})
+        assert r.status_code == 400
+        r = client.post("/api/v1/patient-links", json={"session_id": sid},
+                        headers={**headers, "Host": "localhost"})
+        assert r.status_code == 201
+        assert r.json()["url"].startswith("https://cadence.example.org/listen/")
+        r = client.get("/api/v1/auth/me", headers={**headers, "Host": "cadence.example.org"})
+        assert r.status_code == 200  # the public URL's host is allowed
+
+
+def test_patient_files_are_never_cached(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str], tmp_path: Path
+) -> None:
+    code = add_patient(client, therapist)
+    sid = _session(settings, _actor(settings, "theo"), code, tmp_path, "cache")
+    r = client.get(f"/api/v1/sessions/{sid}/files/wav", headers=therapist)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    url = client.post("/api/v1/patient-links", json={"session_id": sid},
+                      headers=therapist).json()["url"].replace("http://testserver", "")
+    listener = TestClient(client.app)
+    assert listener.get(url).status_code == 200
+    audio = listener.get(url + "/audio")
+    assert audio.status_code == 200 and audio.headers["cache-control"] == "no-store"

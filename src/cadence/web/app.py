@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.templating import Jinja2Templates
 
 from cadence import __version__
@@ -69,6 +70,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         key=settings.signing_key(),
     )
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + BODY_SLACK)
+    # Only the configured names: a forged Host header gets 400, never a page or a link.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
 
     @app.middleware("http")
     async def security_headers(

@@ -28,7 +28,9 @@ AUDIO = ("wav", "ogg", "flac")
 def file_response(path: Path, kind: str, *, download_name: str | None = None) -> FileResponse:
     """A FileResponse that answers ``Range: bytes=a-b`` with 206 (Starlette does the ranges)."""
     headers = {
-        "Cache-Control": "private, max-age=3600",
+        # Patient data: never kept in a browser's or a proxy's cache (audio stayed in the cache
+        # after sign-out with "private, max-age=3600", issue 17).
+        "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     }

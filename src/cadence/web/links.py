@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cadence.clinic import sessions
 from cadence.clinic.actors import Actor
 from cadence.web.security import new_token, token_hash
+from cadence.web.settings import WebSettings
 from cadence.web.store import PatientLink, aware, utcnow
 
 VISITOR_COOKIE = "cadence_listener"
@@ -63,6 +64,14 @@ def create_link(
     db.add(link)
     db.flush()
     return token, link
+
+
+def link_url(settings: WebSettings, request_base: str, token: str) -> str:
+    """The listening page's address: under CADENCE_PUBLIC_URL when set (never the request's
+    Host header), else under the address this request came to (a Host the TrustedHost
+    middleware allowed)."""
+    base = settings.public_url or request_base.rstrip("/")
+    return f"{base}/listen/{token}"
 
 
 def open_link(db: Session, token: str, visitor: str | None, *, bind: bool) -> Listening:

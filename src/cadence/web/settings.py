@@ -14,6 +14,11 @@
 - ``CADENCE_MODEL`` (the shipped LSTM): checkpoint folder, or ``lstm`` / ``transformer``.
 - ``CADENCE_MAX_UPLOAD_MB`` (20): largest favourite-tune upload (over it: 413).
 - ``CADENCE_LINK_HOURS`` (72): how long a patient's listening link stays valid.
+- ``CADENCE_PUBLIC_URL`` (unset): the address patients reach the app at, e.g.
+  ``https://cadence.example.org``; listening links are built from it, never from the request's
+  Host header. Its host is also an allowed host.
+- ``CADENCE_ALLOWED_HOSTS`` (``localhost,127.0.0.1``): the Host headers the app answers,
+  comma-separated (``*.example.org`` for subdomains); any other is 400.
 - ``CADENCE_LOGIN_FAILURES`` (5) per ``CADENCE_LOGIN_WINDOW_S`` (60): failed sign-ins per
   username and address before 429 with Retry-After.
 """
@@ -25,6 +30,7 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +56,8 @@ class WebSettings(BaseSettings):
     model: str | None = None
     max_upload_mb: float = Field(default=20.0, gt=0, le=1024)
     link_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    public_url: str | None = None
+    allowed_hosts: str = "localhost,127.0.0.1"
     login_failures: int = Field(default=5, ge=1, le=1000)
     login_window_s: int = Field(default=60, ge=1, le=3600)
     job_timeout_s: int = Field(default=3 * 3600, ge=10)
@@ -61,6 +69,27 @@ class WebSettings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+                or parts.fragment:
+            raise ValueError(f"got {value!r}; give the app's address, e.g. https://cadence.example.org")
+        return value.strip().rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host headers the app answers: CADENCE_ALLOWED_HOSTS and the public URL's host."""
+        hosts = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        if self.public_url is not None:
+            host = urlsplit(self.public_url).hostname
+            if host and host not in hosts:
+                hosts.append(host)
+        return hosts
 
     @property
     def resolved_database_url(self) -> str:

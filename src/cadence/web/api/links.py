@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cadence.clinic import sessions
 from cadence.web.deps import ApiCaller, Db, State
-from cadence.web.links import create_link
+from cadence.web.links import create_link, link_url
 from cadence.web.schemas import LinkIn, LinkInfoOut, LinkOut
 from cadence.web.store import PatientLink, utcnow
 
@@ -19,7 +19,7 @@ def create(body: LinkIn, request: Request, caller: ApiCaller, db: Db, state: Sta
     """A link the patient opens to listen and rate; the URL is shown once."""
     hours = body.hours or state.settings.link_hours
     token, link = create_link(db, caller.actor, body.session_id, hours)
-    url = str(request.base_url).rstrip("/") + f"/listen/{token}"
+    url = link_url(state.settings, str(request.base_url), token)
     return LinkOut(id=link.id, session_id=link.session_id, url=url, expires_at=link.expires_at)
 
 

@@ -18,7 +18,7 @@ from cadence.therapy.goals import GOALS
 from cadence.web.api.outcomes import measures
 from cadence.web.deps import Db, PageCaller, State, require_csrf
 from cadence.web.flows import has_consent, submit_session, visible_job
-from cadence.web.links import create_link
+from cadence.web.links import create_link, link_url
 from cadence.web.pages.forms import FormErrors
 from cadence.web.pages.render import redirect, render
 from cadence.web.prescribe import FIELDS, error_field, parse_form, prescribe
@@ -239,7 +239,7 @@ def add_link(
     token, link = create_link(db, caller.actor, session_id, state.settings.link_hours)
     context = _session_context(db, caller, session_id)
     context["link"] = {
-        "url": str(request.base_url).rstrip("/") + f"/listen/{token}",
+        "url": link_url(state.settings, str(request.base_url), token),
         "expires_at": link.expires_at,
     }
     return render(request, state, "session.html", context, caller=caller)
