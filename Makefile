@@ -60,7 +60,8 @@ model: corpus
 	$(CADENCE) train --config configs/shipped-lstm.toml --data data/corpus --out runs/lstm
 	$(PY) scripts/ship_model.py runs/lstm lstm --data data/corpus
 	$(CADENCE) train --config configs/shipped-transformer.toml --data data/corpus --out runs/transformer
-	$(PY) scripts/ship_model.py runs/transformer transformer --data data/corpus
+	$(CADENCE) train --config configs/shipped-transformer-stage2.toml --data data/corpus --out runs/transformer2
+	$(PY) scripts/ship_model.py runs/transformer2 transformer --data data/corpus
 
 # Every benchmark side by side in one process: ratios in out/bench.json and docs/benchmarks.md.
 bench: setup
