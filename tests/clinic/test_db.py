@@ -158,7 +158,8 @@ def test_env_key_needs_no_key_file(tmp_path: Path) -> None:
 
 def test_a_failing_change_leaves_nothing_written(clinic: Clinic, therapist: Actor) -> None:
     with pytest.raises(InvalidValue), clinic.session() as db:
-        patients.add_patient(db, therapist, name="First", code="KEEP-NOT")
+        patients.add_patient(db, Actor.system(), name="First", code="KEEP-NOT",
+                             therapist_id=therapist.clinician_id)
         patients.add_patient(db, therapist, name="Second", birth_year=1800)
     with clinic.session() as db:
         assert patients.list_patients(db, Actor.system()) == []

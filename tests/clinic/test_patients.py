@@ -92,11 +92,22 @@ def test_invalid_values(clinic: Clinic, therapist: Actor, field: str, value: obj
         patients.add_patient(db, therapist, **args)  # type: ignore[arg-type]
 
 
-def test_duplicate_code(clinic: Clinic, therapist: Actor) -> None:
+def test_duplicate_code(clinic: Clinic, admin: Actor) -> None:
     with clinic.session() as db:
-        patients.add_patient(db, therapist, name="A", code="WARD-7")
+        patients.add_patient(db, admin, name="A", code="WARD-7")
     with pytest.raises(Conflict), clinic.session() as db:
-        patients.add_patient(db, therapist, name="B", code="WARD-7")
+        patients.add_patient(db, admin, name="B", code="WARD-7")
+
+
+def test_a_therapist_never_learns_that_a_code_is_taken(clinic: Clinic, therapist: Actor,
+                                                       other_therapist: Actor) -> None:
+    """Issue 17: another therapist's code answered "already exists". Therapists' patients get
+    server-assigned codes; asking for a code is Forbidden whether or not it is taken."""
+    with clinic.session() as db:
+        taken = patients.add_patient(db, other_therapist, name="Theirs").code
+    for code in (taken, "FREE-1"):
+        with pytest.raises(Forbidden, match="only an admin may choose"), clinic.session() as db:
+            patients.add_patient(db, therapist, name="Mine", code=code)
 
 
 def test_consent_latest_decision_counts(clinic: Clinic, therapist: Actor,

@@ -70,7 +70,8 @@ def test_erasure_leaves_nothing_in_the_home_or_the_temp_dir(tmp_path: Path) -> N
     with open_clinic(config) as clinic:
         tess = make_therapist(clinic, "tess")
         with clinic.session() as db:
-            code = patients.add_patient(db, tess, name=SECRET_NAME, code="Q-ZX-0009").code
+            code = patients.add_patient(db, Actor.system(), name=SECRET_NAME, code="Q-ZX-0009",
+                                        therapist_id=tess.clinician_id).code
             patients.record_consent(db, tess, code, given=True)
             fav = patients.add_favourite(db, tess, code,
                                          _musicxml(tmp_path / "fav.musicxml", TUNE_TITLE),

@@ -64,9 +64,9 @@ def test_an_erased_patients_link_never_plays_another_patients_session(
     new_sid = _session(settings, theo, second, tmp_path, "second")
     assert new_sid != old_sid  # ids are never reused
     listener = TestClient(client.app)
-    page = listener.get(old_url.replace("http://testserver", ""))
-    assert page.status_code == 410
-    assert b"second" not in listener.get(old_url.replace("http://testserver", "") + "/audio").content
+    old_path = old_url.replace("http://testserver", "")
+    assert listener.get(old_path).status_code == 410
+    assert b"second" not in listener.get(old_path + "/audio").content
     listed = client.get(f"/api/v1/patient-links?session_id={new_sid}", headers=therapist)
     assert listed.status_code == 200 and listed.json() == []
 
@@ -215,3 +215,153 @@ def test_patient_files_are_never_cached(
     assert listener.get(url).status_code == 200
     audio = listener.get(url + "/audio")
     assert audio.status_code == 200 and audio.headers["cache-control"] == "no-store"
+
+
+# --- uploads and jobs -----------------------------------------------------------------------
+
+
+def _bomb(path: Path, mib: int = 256) -> Path:
+    """A small .mxl whose one member unpacks to ``mib`` MiB of MusicXML-looking text."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("score.musicxml", "w", force_zip64=True) as member:
+            member.write(b'<?xml version="1.0"?><score-partwise version="3.1">')
+            block = b" " * (1 << 20)
+            for _ in range(mib):
+                member.write(block)
+            member.write(b"</score-partwise>")
+    return path
+
+
+def test_a_decompression_bomb_is_refused_at_upload(
+    client: TestClient, therapist: dict[str, str], tmp_path: Path
+) -> None:
+    code = add_patient(client, therapist)
+    bomb = _bomb(tmp_path / "tune.mxl")
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    with bomb.open("rb") as f:
+        r = client.post(f"/api/v1/patients/{code}/favourites", headers=therapist,
+                        files={"file": ("tune.mxl", f, "application/vnd.recordare.musicxml")})
+    assert r.status_code == 422 and "too large once unpacked" in r.text, r.text
+    assert client.get(f"/api/v1/patients/{code}/favourites", headers=therapist).json() == []
+
+
+def test_the_parser_refuses_a_bomb_within_bounded_memory(tmp_path: Path) -> None:
+    """In a process limited to 3 GiB of address space (the interpreter, torch and music21 take
+    about 1.3 GiB), reading the bomb fails fast with the reason, not with MemoryError."""
+    import subprocess
+    import sys
+    import time
+
+    bomb = _bomb(tmp_path / "tune.mxl", mib=1024)
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))\n"
+        "from cadence.music.io import load_score\n"
+        "from cadence.music.formats import UnreadableMusic\n"
+        "try:\n    load_score(sys.argv[1])\n"
+        "except UnreadableMusic as err:\n    print(err.reason)\n"
+    )
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script, str(bomb)], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "too large once unpacked"
+    assert time.monotonic() - start < 60
+
+
+def test_favourite_ids_are_per_patient(
+    client: TestClient, therapist: dict[str, str], other_therapist: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    tune = tmp_path / "tune.abc"
+    tune.write_text("X:1\nT:Same tune\nK:D\nDEF|\n")
+    ids = []
+    for headers in (therapist, other_therapist):
+        code = add_patient(client, headers)
+        with tune.open("rb") as f:
+            r = client.post(f"/api/v1/patients/{code}/favourites", headers=headers,
+                            files={"file": ("tune.abc", f, "text/plain")})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    assert ids[0] != ids[1]  # the same bytes, two patients: two favourites
+
+
+def test_a_code_of_another_therapists_patient_is_not_given_away(
+    client: TestClient, therapist: dict[str, str], other_therapist: dict[str, str]
+) -> None:
+    taken = add_patient(client, other_therapist)
+    answers = [client.post("/api/v1/patients", json={"name": "X", "code": code},
+                           headers=therapist) for code in (taken, "NEVER-USED-1")]
+    assert {r.status_code for r in answers} == {403}
+    assert answers[0].json() == answers[1].json()
+
+
+def test_favourite_id_is_checked_at_the_request(
+    client: TestClient, therapist: dict[str, str], other_therapist: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    tune = tmp_path / "tune.abc"
+    tune.write_text("X:1\nT:Theirs\nK:D\nDEF|\n")
+    theirs = add_patient(client, other_therapist)
+    with tune.open("rb") as f:
+        their_fav = client.post(f"/api/v1/patients/{theirs}/favourites", headers=other_therapist,
+                                files={"file": ("tune.abc", f, "text/plain")}).json()["id"]
+    mine = add_patient(client, therapist)
+    for fav in (their_fav, 99999999999999999999):
+        r = client.post(f"/api/v1/patients/{mine}/sessions", headers=therapist,
+                        json={"goal": "sleep", "minutes": 0.2, "favourite_id": fav})
+        assert r.status_code == 422 and "favourite_id" in r.text, r.text
+    assert client.get("/api/v1/jobs", headers=therapist).json() == []
+
+
+def test_job_errors_show_no_server_paths() -> None:
+    from cadence.web.jobs import public_error
+
+    text = ("favourite '/root/.local/share/cadence/files/ab/ab12cd.mxl' is corrupt; "
+            "see /srv/cadence/jobs/7/")
+    assert public_error(text) == "favourite 'ab12cd.mxl' is corrupt; see a folder"
+    assert public_error("tempo: got 400; must be 20..200") == "tempo: got 400; must be 20..200"
+
+
+def test_one_clinician_cannot_fill_the_queue_and_jobs_can_be_cancelled(
+    tmp_path: Path, tiny_model: Path, monkeypatch: object
+) -> None:
+    import threading
+
+    import pytest
+
+    from cadence.web import create_app, jobs
+    from tests.web.conftest import add_clinician, make_settings
+
+    release = threading.Event()
+
+    def blocked(job_id: int, settings: WebSettings | None = None) -> None:
+        release.wait(30)
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(jobs, "run_job_in_child", blocked)
+    settings = make_settings(tmp_path / "home", tiny_model, queue_size=8, jobs_per_clinician=2)
+    body = {"goal": "sleep", "minutes": 0.2}
+    with TestClient(create_app(settings)) as client:
+        add_clinician(settings, "theo", "therapist")
+        add_clinician(settings, "olga", "therapist")
+        theo, olga = token_headers(client, "theo"), token_headers(client, "olga")
+        mine, hers = add_patient(client, theo), add_patient(client, olga)
+        url = f"/api/v1/patients/{mine}/sessions"
+        made = [client.post(url, json=body, headers=theo) for _ in range(2)]
+        assert [r.status_code for r in made] == [202, 202]
+        third = client.post(url, json=body, headers=theo)
+        assert third.status_code == 429 and int(third.headers["retry-after"]) > 0
+        assert "cancel" in third.json()["detail"]
+        r = client.post(f"/api/v1/patients/{hers}/sessions", json=body, headers=olga)
+        assert r.status_code == 202  # the others still get in
+        first = made[0].json()["id"]
+        assert client.post(f"/api/v1/jobs/{first}/cancel", headers=olga).status_code == 404
+        r = client.post(f"/api/v1/jobs/{first}/cancel", headers=theo)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "failed" and r.json()["stage"] == "cancelled"
+        assert client.post(f"/api/v1/jobs/{first}/cancel", headers=theo).status_code == 409
+        assert client.post(url, json=body, headers=theo).status_code == 202  # quota freed
+        release.set()

@@ -79,7 +79,7 @@ def make_private(config: ClinicConfig) -> None:
     with the database file's mode) are 0600 too."""
     home = config.home
     home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    for folder, dirs, files in os.walk(home):
+    for folder, _dirs, files in os.walk(home):
         _restrict(Path(folder), PRIVATE_DIR)
         for name in files:
             _restrict(Path(folder) / name, PRIVATE_FILE)

@@ -36,11 +36,14 @@ from cadence.clinic.views import (
     PatientView,
     PreferencesView,
 )
+from cadence.music.archives import check_archive
+from cadence.music.formats import UnreadableMusic
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
 CODE_LENGTH = 6
 CONSENT_SCOPES = ("sessions", "research")
 UPDATABLE = ("name", "birth_year", "contact", "notes", "therapist_id")
+ARCHIVE_SUFFIXES = (".mxl",)  # compressed: checked for what they unpack to
 FAVOURITE_SUFFIXES = (".mid", ".midi", ".abc", ".xml", ".musicxml", ".mxl", ".krn", ".wav",
                       ".flac", ".ogg", ".mp3")
 # Ranges of the baselines: the same ranges `cadence session` accepts for --heart-rate and
@@ -111,7 +114,11 @@ def add_patient(
     therapist_id: int | None = None,
     code: str | None = None,
 ) -> PatientView:
-    """A new patient (``code`` auto ``P-XXXXXX``; ``therapist_id`` defaults to the actor)."""
+    """A new patient (``code`` auto ``P-XXXXXX``; ``therapist_id`` defaults to the actor).
+
+    Only admins and the system (the CLI) may choose a code: they see every patient, so a clash
+    (Conflict) tells them nothing new. A therapist's patient always gets a server-assigned code,
+    so no answer to a therapist ever says that a code is taken by another therapist's patient."""
     name_text = validate.text("name", name, limit=LIMITS["name"], required=True)
     birth = validate.year("birth_year", birth_year)
     contact_text = validate.text("contact", contact, limit=LIMITS["contact"])
@@ -123,6 +130,9 @@ def add_patient(
         code = _new_code(db)
     else:
         validate.code(code)
+        if not actor.is_admin:
+            raise Forbidden("code: only an admin may choose a patient's code; leave it out and "
+                            "one is assigned")
         if db.scalar(select(Patient.id).where(Patient.code == code)) is not None:
             raise Conflict(f"a patient with code {code!r} already exists")
     data_key, wrapped = clinic_of(db).cipher.new_data_key()
@@ -329,9 +339,10 @@ def get_preferences(db: Session, actor: Actor, code: str) -> PreferencesView | N
 
 
 def file_view(db: Session, stored: StoredFile, *, title: str | None = None,
-              kind: str | None = None) -> FileView:
+              kind: str | None = None, record_id: int | None = None) -> FileView:
     return FileView(
-        id=stored.id, sha256=stored.sha256, suffix=stored.suffix, size=stored.size,
+        id=stored.id if record_id is None else record_id, sha256=stored.sha256,
+        suffix=stored.suffix, size=stored.size,
         path=clinic_of(db).files.path(stored.sha256, stored.suffix), title=title, kind=kind,
     )
 
@@ -348,13 +359,18 @@ def add_favourite(
         )
     title_text = validate.text("title", title, limit=LIMITS["title"])
     row = patient_row(db, actor, code)
+    if path.suffix.lower() in ARCHIVE_SUFFIXES:  # before anything parses or stores it
+        try:
+            check_archive(path)
+        except UnreadableMusic as err:
+            raise InvalidValue(f"favourite {path.name!r}: {err}") from None
     stored = store_file(db, path)
     fav = Favourite(patient_id=row.id, file_id=stored.id,
                     title_enc=fields(db, row).seal(title_text, "title"))
     db.add(fav)
     db.flush()
     audit.record(db, actor, "create", "favourites", fav.id, patient_code=row.code)
-    return file_view(db, stored, title=title_text)
+    return file_view(db, stored, title=title_text, record_id=fav.id)
 
 
 def favourites_of(db: Session, row: Patient) -> list[FileView]:
@@ -365,13 +381,32 @@ def favourites_of(db: Session, row: Patient) -> list[FileView]:
         .where(Favourite.patient_id == row.id)
         .order_by(Favourite.id)
     ).all()
-    return [file_view(db, f, title=cipher.open(fav.title_enc, "title")) for fav, f in pairs]
+    return [file_view(db, f, title=cipher.open(fav.title_enc, "title"), record_id=fav.id)
+            for fav, f in pairs]
 
 
 def list_favourites(db: Session, actor: Actor, code: str) -> list[FileView]:
     row = patient_row(db, actor, code)
     audit.record(db, actor, "read", "favourites", patient_code=row.code)
     return favourites_of(db, row)
+
+
+def get_favourite(db: Session, actor: Actor, code: str, favourite_id: int) -> FileView:
+    """The patient's favourite ``favourite_id`` (a session's primer); InvalidValue naming the
+    field when the patient has no such favourite (checked when a session is asked for)."""
+    row = patient_row(db, actor, code)
+    found = db.execute(
+        select(Favourite, StoredFile)
+        .join(StoredFile, StoredFile.id == Favourite.file_id)
+        .where(Favourite.id == favourite_id, Favourite.patient_id == row.id)
+    ).first() if validate.is_id(favourite_id) else None
+    if found is None:
+        raise InvalidValue(f"favourite_id: got {favourite_id!r}; patient {row.code} has no "
+                           "such favourite tune")
+    fav, stored = found
+    audit.record(db, actor, "read", "favourites", fav.id, patient_code=row.code)
+    return file_view(db, stored, title=fields(db, row).open(fav.title_enc, "title"),
+                     record_id=fav.id)
 
 
 def baseline_view(code: str, row: Baseline) -> BaselineView:

@@ -66,7 +66,9 @@ class PreferencesView:
 
 @dataclass(frozen=True)
 class FileView:
-    """A stored file. ``title`` is a favourite's (decrypted) title; ``kind`` a session file's."""
+    """A stored file. ``title`` is a favourite's (decrypted) title; ``kind`` a session file's.
+    A favourite's ``id`` is the favourite's own (one patient's record, never shared by two
+    patients who have the same tune)."""
 
     id: int
     sha256: str

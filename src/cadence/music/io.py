@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 import re
-import zipfile
-import zlib
 from pathlib import Path
 
 import music21
 import symusic
 from music21 import abcFormat, bar, harmony, midi, spanner, stream
 
+from cadence.music.archives import check_archive
 from cadence.music.formats import (
     ABC_SUFFIXES,
     KERN_SUFFIXES,
@@ -89,16 +88,11 @@ def load_score(path: str | Path, *, abc_number: int | None = None) -> symusic.Sc
 
 
 def _check_container(path: Path) -> None:
-    """A compressed MusicXML file must be a sound zip archive: a corrupt one makes zipfile and
-    zlib raise errors (OSError from a seek before the start, zlib.error) that say nothing of the
-    file, so they are turned into UnreadableMusic here, before music21 opens it."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()  # reads and CRC-checks every member
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
-        raise UnreadableMusic("corrupt", f"not a readable .mxl archive ({err})") from None
-    if bad is not None:
-        raise UnreadableMusic("corrupt", f".mxl member {bad!r} fails its CRC check")
+    """A compressed MusicXML file must be a sound zip archive within the unpacked-size limits
+    (:func:`cadence.music.archives.check_archive`), before music21 opens it: a corrupt one makes
+    zipfile and zlib raise errors that say nothing of the file, and a decompression bomb would
+    fill the memory."""
+    check_archive(path)
 
 
 def abc_to_score(text: str, *, number: int | None = None) -> symusic.Score:

@@ -72,8 +72,8 @@ def install(app: FastAPI) -> None:
     async def queue_full(request: Request, err: QueueFull) -> Response:
         headers = {"Retry-After": str(err.retry_after)}
         if wants_json(request):
-            return JSONResponse({"detail": str(err)}, status_code=503, headers=headers)
-        return _page(request, 503, str(err), headers)
+            return JSONResponse({"detail": str(err)}, status_code=err.status, headers=headers)
+        return _page(request, err.status, str(err), headers)
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, err: SignInRequired) -> Response:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cadence.clinic import patients
 from cadence.clinic.actors import Actor
-from cadence.clinic.errors import ConsentRequired, NotFound
-from cadence.web.jobs import QueueFull
+from cadence.clinic.errors import Conflict, ConsentRequired, NotFound
+from cadence.web.jobs import QueueFull, QuotaReached
 from cadence.web.prescribe import inputs_of, prescribe
+from cadence.web.recovery import UNFINISHED
 from cadence.web.state import WebState
-from cadence.web.store import Job
+from cadence.web.store import Job, utcnow
 
 
 def submit_session(
@@ -37,7 +39,10 @@ def submit_session(
     if values.get("seed") is None:
         values["seed"] = secrets.randbelow(2**31)
     prescribe(goal, values)  # raises CadenceError naming the field
+    if favourite_id is not None:  # InvalidValue (422) now, not a job that fails later
+        patients.get_favourite(db, actor, code, favourite_id)
     params = inputs_of(values, goal) | {"seed": values["seed"]}
+    _check_quota(db, state, actor)
     runner = state.runner
     runner.reserve()
     saved = False
@@ -66,6 +71,37 @@ def submit_session(
         job.status, job.stage, job.error = "failed", "failed", str(err)
         db.commit()
         raise
+    return job
+
+
+def _check_quota(db: Session, state: WebState, actor: Actor) -> None:
+    """QuotaReached (429) when the actor already has ``jobs_per_clinician`` unfinished jobs."""
+    limit = state.settings.jobs_per_clinician
+    waiting = db.scalar(select(func.count(Job.id)).where(
+        Job.clinician_id == actor.clinician_id, Job.status.in_(UNFINISHED)))
+    if (waiting or 0) >= limit:
+        raise QuotaReached(
+            state.runner.retry_after,
+            f"you have {waiting} unfinished jobs, the most one clinician may have; wait for one "
+            "to finish or cancel one (POST /api/v1/jobs/ID/cancel)",
+        )
+
+
+def cancel_job(db: Session, state: WebState, actor: Actor, job_id: int) -> Job:
+    """Cancel the actor's unfinished job: its row is failed (stage "cancelled") at once and the
+    runner stops it; Conflict when it has finished already."""
+    job = visible_job(db, actor, job_id)
+    done = db.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_(UNFINISHED))
+        .values(status="failed", stage="cancelled", error=f"cancelled by {actor.username}",
+                finished_at=utcnow())
+    )
+    if not done.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"job {job_id} has finished ({job.status}); there is nothing to cancel")
+    db.commit()
+    db.refresh(job)
+    state.runner.cancel(job.id)
     return job
 
 

@@ -22,6 +22,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import threading
@@ -57,21 +58,48 @@ COMPOSE_SHARE = 0.8
 
 
 class QueueFull(Exception):
-    """No free slot for another job; try again after ``retry_after`` seconds."""
+    """No free slot for another job; try again after ``retry_after`` seconds (503)."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"the job queue is full; retry in {retry_after} s")
+    status = 503
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message or f"the job queue is full; retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class QuotaReached(QueueFull):
+    """This clinician has as many unfinished jobs as one may (429): one clinician never fills
+    the queue that everyone shares."""
+
+    status = 429
+
+
+class JobCancelled(Exception):
+    """The job's row was cancelled while it ran: stop composing."""
+
+
+# An absolute path in an error text (a stored file's, a job folder's): shown by its name only.
+_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
+
+
+def public_error(text: str) -> str:
+    """An error text for the job row (which clients read): absolute server paths cut to their
+    last part (``/home/x/files/ab/ab12….mid`` -> ``ab12….mid``)."""
+    return _PATH.sub(lambda m: m.group(1) or "a folder", text)[:2000]
 
 
 class Runner(Protocol):
     name: str
+    retry_after: int
 
     def reserve(self) -> None:
         """Take a slot for a job about to be saved, or raise QueueFull."""
 
     def release(self) -> None:
         """Give back a reserved slot that was not submitted."""
+
+    def cancel(self, job_id: int) -> None:
+        """Stop job ``job_id`` if it runs here (its row is already marked cancelled)."""
 
     def submit(self, job_id: int) -> None:
         """Start the saved (committed) job whose slot was reserved."""
@@ -103,8 +131,13 @@ def _open_clinic(home: str, database_url: str, secret_key: str | None) -> Clinic
 
 
 def _set(clinic: Clinic, job_id: int, **values: Any) -> None:
+    """Write to a running job's row; JobCancelled when it is no longer running (cancelled)."""
     with clinic.session() as db:
-        db.execute(update(Job).where(Job.id == job_id).values(**values))
+        done = db.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running").values(**values)
+        )
+        if not cast("CursorResult[Any]", done).rowcount:
+            raise JobCancelled(f"job {job_id} was cancelled")
 
 
 class _Progress:
@@ -195,9 +228,9 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
                 files=session_files(result.files),
                 report=result.report,
             )
-            db.execute(
+            saved = db.execute(
                 update(Job)
-                .where(Job.id == job_id)
+                .where(Job.id == job_id, Job.status == "running")
                 .values(
                     status="done",
                     stage="done",
@@ -206,9 +239,19 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
                     finished_at=utcnow(),
                 )
             )
+            if not cast("CursorResult[Any]", saved).rowcount:  # cancelled at the last moment
+                raise JobCancelled(f"job {job_id} was cancelled")
+        finished = True
+    except JobCancelled:
+        log.info("job %s cancelled", job_id)
         finished = True
     except CadenceError as err:
-        fail_unfinished(clinic, job_id, str(err))
+        fail_unfinished(clinic, job_id, public_error(str(err)))
+        finished = True
+    except MemoryError:
+        fail_unfinished(clinic, job_id, "the job needed more memory than a job may use "
+                        f"({settings.job_memory_mb} MB); a favourite tune too large once "
+                        "unpacked, or too long a session")
         finished = True
     finally:
         if not finished:
@@ -218,16 +261,14 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
 
 
 def _primer_path(clinic: Clinic, actor: Any, code: str, favourite_id: int | None) -> Path | None:
-    """The stored file of the patient's favourite tune ``favourite_id`` (a FileView id)."""
+    """The stored file of the patient's favourite tune ``favourite_id`` (checked when the job
+    was asked for; checked again here, as the tune may have gone since)."""
     if favourite_id is None:
         return None
-    from cadence.clinic.patients import list_favourites
+    from cadence.clinic.patients import get_favourite
 
     with clinic.session() as db:
-        for fav in list_favourites(db, actor, code):
-            if fav.id == favourite_id:
-                return Path(fav.path)
-    raise CadenceError(f"favourite_id: got {favourite_id}; the patient has no such tune")
+        return Path(get_favourite(db, actor, code, favourite_id).path)
 
 
 # Job processes are forked from a forkserver: never from a web process with live threads.
@@ -261,10 +302,16 @@ def run_job_in_child(job_id: int, settings: WebSettings) -> None:
 
 
 def _job_process(job_id: int, settings: WebSettings) -> None:
+    import resource
+
     from cadence.clinic.config import use_private_umask
 
     use_private_umask()  # the job's scratch files under CADENCE_HOME are owner-only
     os.nice(settings.job_nice)
+    # A bounded address space: a file that unpacks to far more than it weighs (or any runaway)
+    # ends in MemoryError, reported on the job, instead of growing until the machine swaps.
+    limit = settings.job_memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     run_job(job_id, settings)
 
 
@@ -292,6 +339,14 @@ class LocalRunner:
     def submit(self, job_id: int) -> None:
         future = self._pool.submit(run_job_in_child, job_id, self.settings)
         future.add_done_callback(self._done)
+
+    def cancel(self, job_id: int) -> None:
+        """Terminate the job's process when this web process runs it (in another, the job stops
+        at its next progress write, finding its row cancelled)."""
+        with _CHILDREN_LOCK:
+            child = _CHILDREN.get(job_id)
+        if child is not None:
+            child.terminate()
 
     def fail_lost(self, clinic: Clinic) -> int:
         return fail_orphans(clinic)
@@ -345,6 +400,24 @@ class RQRunner:
 
     def release(self) -> None:
         return None
+
+    def cancel(self, job_id: int) -> None:
+        """A waiting RQ job is cancelled; a running one is stopped (its work horse killed)."""
+        from redis.exceptions import RedisError
+        from rq.command import send_stop_job_command
+        from rq.exceptions import InvalidJobOperation, NoSuchJobError
+        from rq.job import Job as RQJob
+
+        try:
+            job = RQJob.fetch(rq_job_id(job_id), connection=self.redis)
+            if job.get_status() == "started":
+                send_stop_job_command(self.redis, job.id)
+            else:
+                job.cancel()
+        except (NoSuchJobError, InvalidJobOperation) as err:
+            log.info("job %s: nothing to stop on Redis (%s)", job_id, err)
+        except RedisError as err:
+            log.error("job %s: Redis unreachable, the job stops at its next step: %s", job_id, err)
 
     def submit(self, job_id: int) -> None:
         from redis.exceptions import RedisError

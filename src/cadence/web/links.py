@@ -1,12 +1,12 @@
 """Patient links: a single-use, expiring URL to one session's listening page.
 
-A link is bound to the patient and the session: it answers only while that session exists
-and is that patient's, and erasing the patient deletes the link (clinic's erasure deletes every
-row naming the patient's code). The URL's token is 256 random bits; only its SHA-256 is stored. The first browser to open the
-link is bound to it by a random visitor cookie (hash stored); other browsers get 410. Rating the
-session spends the link. Everything the patient's page reads or writes goes through clinic's
-services as an Actor named after the link, with the rights of the clinician who made it, so the
-audit log shows each access.
+A link is bound to the patient and the session: it answers only while that session exists and
+is that patient's, and erasing the patient deletes the link (clinic's erasure deletes every row
+naming the patient's code). The URL's token is 256 random bits; only its SHA-256 is stored.
+The first browser to open the link is bound to it by a random visitor cookie (hash stored);
+other browsers get 410. Rating the session spends the link. Everything the patient's page
+reads or writes goes through clinic's services as an Actor named after the link, with the
+rights of the clinician who made it, so the audit log shows each access.
 """
 
 from __future__ import annotations

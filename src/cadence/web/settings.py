@@ -10,6 +10,8 @@
 - ``CADENCE_SESSION_HOURS`` (12): how long a sign-in lasts.
 - ``CADENCE_JOB_WORKERS`` (1): in-process generation threads (unused with Redis).
 - ``CADENCE_QUEUE_SIZE`` (8): jobs that may wait; past that a new job gets 503 + Retry-After.
+- ``CADENCE_JOBS_PER_CLINICIAN`` (3): unfinished jobs one clinician may have; past that 429.
+- ``CADENCE_JOB_MEMORY_MB`` (8192): the address-space limit (RLIMIT_AS) of a job's process.
 - ``CADENCE_REDIS_URL`` (unset): run jobs on RQ workers (``cadence worker``) instead.
 - ``CADENCE_MODEL`` (the shipped LSTM): checkpoint folder, or ``lstm`` / ``transformer``.
 - ``CADENCE_MAX_UPLOAD_MB`` (20): largest favourite-tune upload (over it: 413).
@@ -52,6 +54,8 @@ class WebSettings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     job_workers: int = Field(default=1, ge=1, le=64)
     queue_size: int = Field(default=8, ge=0, le=10_000)
+    jobs_per_clinician: int = Field(default=3, ge=1, le=10_000)
+    job_memory_mb: int = Field(default=8192, ge=512, le=1024 * 1024)
     redis_url: str | None = None
     model: str | None = None
     max_upload_mb: float = Field(default=20.0, gt=0, le=1024)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from cadence.web.deps import ApiCaller, Db
-from cadence.web.flows import visible_job
+from cadence.web.deps import ApiCaller, Db, State
+from cadence.web.flows import cancel_job, visible_job
 from cadence.web.schemas import JobOut
 from cadence.web.store import Job
 from cadence.web.views import job_out
@@ -28,3 +28,14 @@ def get_job(job_id: int, caller: ApiCaller, db: Db) -> JobOut:
     """One job: status queued | running | done | failed, stage, progress 0..1, and when done the
     session it made."""
     return job_out(visible_job(db, caller.actor, job_id))
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobOut,
+    responses={409: {"description": "the job has finished already"}},
+)
+def cancel(job_id: int, caller: ApiCaller, db: Db, state: State) -> JobOut:
+    """Cancel a queued or running job (it ends failed, stage "cancelled"); its slot and the
+    clinician's quota are freed."""
+    return job_out(cancel_job(db, state, caller.actor, job_id))
