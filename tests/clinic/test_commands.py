@@ -83,12 +83,12 @@ def test_a_patient_from_start_to_erasure(run, config: ClinicConfig, tmp_path: Pa
     tune = tmp_path / "moon river.abc"
     tune.write_text("X:1\nT:Moon River\nK:C\nCDE|\n")
     prefs = run("patient", "prefs", code, "--like-instrument", "cello", "--like-instrument",
-                "piano", "--dislike-style", "march", "--youth", "1961-1967", "--favourite",
+                "piano", "--dislike-style", "bach", "--youth", "1961-1967", "--favourite",
                 str(tune))
     assert prefs.code == 0, prefs.err
-    assert "cello, piano" in prefs.out and "1961-1967" in prefs.out and "moon river" in prefs.out
+    assert "cello, acoustic grand piano" in prefs.out and "1961-1967" in prefs.out and "moon river" in prefs.out
     # only the list given changes
-    assert "march" in run("patient", "prefs", code, "--like-style", "waltz").out
+    assert "bach" in run("patient", "prefs", code, "--like-style", "nottingham").out
 
     with open_clinic(config) as clinic, clinic.session() as db:  # as `session --patient` would
         sid = sessions.record_session(db, Actor.system(), code, goal="anxiety",

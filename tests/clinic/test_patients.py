@@ -129,11 +129,13 @@ def test_preferences(clinic: Clinic, therapist: Actor, patient: PatientView) -> 
         assert patients.get_preferences(db, therapist, patient.code) is None
         prefs = patients.set_preferences(
             db, therapist, patient.code, liked_instruments=["cello", "piano", "cello"],
-            disliked_instruments=["trumpet"], liked_styles=["waltz"], youth_years=(1961, 1967),
+            disliked_instruments=["trumpet"], liked_styles=["Nottingham"],
+            youth_years=(1961, 1967),
         )
-        assert prefs.liked_instruments == ("cello", "piano")
+        assert prefs.liked_instruments == ("cello", "acoustic grand piano")
+        assert prefs.liked_styles == ("nottingham",)
         assert prefs.youth_years == (1961, 1967)
-        again = patients.set_preferences(db, therapist, patient.code, liked_styles=["folk"])
+        again = patients.set_preferences(db, therapist, patient.code, liked_styles=["bach"])
         assert again.liked_instruments == () and again.youth_years is None
         with pytest.raises(InvalidValue, match="both liked and disliked"):
             patients.set_preferences(db, therapist, patient.code, liked_instruments=["Harp"],

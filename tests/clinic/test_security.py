@@ -207,3 +207,49 @@ def test_clinician_disable_and_passwd(run, config: ClinicConfig) -> None:  # typ
         assert accounts.authenticate(db, "tess", "walnut harbour tram") is not None
     missing = run("clinician", "disable", "ghost")
     assert missing.code == 2 and "no clinician 'ghost'" in missing.out + missing.err
+
+
+# --- preferences: fixed vocabularies, sealed ----------------------------------------------
+
+
+def test_preferences_take_only_the_models_words(clinic, therapist, patient) -> None:  # type: ignore[no-untyped-def]
+    from cadence.clinic.errors import InvalidValue
+
+    with clinic.session() as db:
+        for field, word in (("liked_instruments", "my late husband's fiddle"),
+                            ("disliked_styles", "songs from the war")):
+            with pytest.raises(InvalidValue, match=field):
+                patients.set_preferences(db, therapist, patient.code, **{field: [word]})
+        view = patients.set_preferences(db, therapist, patient.code,
+                                        liked_instruments=["Violin", "violin "],
+                                        liked_styles=["BACH"])
+    assert view.liked_instruments == ("violin",) and view.liked_styles == ("bach",)
+
+
+def test_preferences_and_youth_years_are_sealed(tmp_path: Path) -> None:
+    """The youth years gave away the encrypted birth year; every preference is now one
+    AES-GCM blob under the patient's key, and an older database's plaintext is sealed on open."""
+    config = ClinicConfig.at(tmp_path / "home")
+    with open_clinic(config) as clinic:
+        tess = make_therapist(clinic, "tess")
+        with clinic.session() as db:
+            code = patients.add_patient(db, tess, name="A B", birth_year=1948).code
+            patients.set_preferences(db, tess, code, liked_instruments=["cello"],
+                                     liked_styles=["nottingham"], youth_years=(1961, 1967))
+    with sqlite3.connect(config.home / "cadence.db") as raw:
+        row = raw.execute("SELECT liked_instruments, liked_styles, youth_from, youth_to, "
+                          "data_enc FROM preferences").fetchone()
+        assert row[:4] == ("[]", "[]", None, None) and row[4] is not None
+        for word in (b"cello", b"nottingham", b"1961", b"1967"):
+            assert word not in row[4]
+        # as a database written before migration 0004 holds it
+        raw.execute("UPDATE preferences SET data_enc = NULL, liked_instruments = '[\"harp\"]', "
+                    "youth_from = 1962, youth_to = 1968")
+    with open_clinic(config) as clinic, clinic.session() as db:
+        view = patients.get_preferences(db, tess, code)
+        assert view is not None
+        assert view.liked_instruments == ("harp",) and view.youth_years == (1962, 1968)
+    with sqlite3.connect(config.home / "cadence.db") as raw:
+        row = raw.execute("SELECT liked_instruments, youth_from, data_enc FROM preferences"
+                          ).fetchone()
+        assert row[0] == "[]" and row[1] is None and row[2] is not None

@@ -322,7 +322,8 @@ def test_preferences_and_the_audit_log(
     code = add_patient(client, therapist)
     url = f"/api/v1/patients/{code}/preferences"
     assert client.get(url, headers=therapist).json() is None
-    prefs = {"liked_instruments": ["piano"], "liked_styles": ["waltz"], "youth_years": [1961, 1967]}
+    prefs = {"liked_instruments": ["piano"], "liked_styles": ["nottingham"],
+             "youth_years": [1961, 1967]}
     r = client.put(url, json=prefs, headers=therapist)
     assert r.status_code == 200 and r.json()["youth_years"] == [1961, 1967]
     clash = {"liked_instruments": ["piano"], "disliked_instruments": ["piano"]}

@@ -235,4 +235,17 @@ def open_clinic(config: ClinicConfig | None = None) -> Clinic:
         raise
     files = FileStore(config.files_dir)
     files.root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    return Clinic(engine=engine, config=config, cipher=cipher, files=files)
+    clinic = Clinic(engine=engine, config=config, cipher=cipher, files=files)
+    _seal_what_was_plaintext(clinic)
+    return clinic
+
+
+def _seal_what_was_plaintext(clinic: Clinic) -> None:
+    """Data an older version kept in plaintext is sealed with the key just loaded (migrations
+    have no key): preferences before migration 0004."""
+    from cadence.clinic.patients import seal_plaintext_preferences
+
+    with clinic.session() as db:
+        sealed = seal_plaintext_preferences(db)
+    if sealed:
+        log.info("sealed the plaintext preferences of %d patients", sealed)

@@ -34,7 +34,7 @@ def patient_history(db: Session, actor: Actor, code: str) -> PatientHistory:
     row = patient_row(db, actor, code)
     birth_year = birth_year_of(fields(db, row), row)
     prefs_row = db.get(Preferences, row.id)
-    prefs = preferences_view(row.code, prefs_row) if prefs_row is not None else None
+    prefs = preferences_view(db, row, prefs_row) if prefs_row is not None else None
     youth = prefs.youth_years if prefs is not None else None
     if youth is None and birth_year is not None:
         youth = (birth_year + YOUTH_AGES[0], birth_year + YOUTH_AGES[1])

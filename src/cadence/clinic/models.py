@@ -129,6 +129,10 @@ class Preferences(Base):
     patient_id: Mapped[int] = mapped_column(
         ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
     )
+    # Every preference, sealed as one JSON object (clinic.patients.set_preferences).
+    data_enc: Mapped[bytes | None]
+    # Plaintext of databases before migration 0004: open_clinic seals and empties them, and
+    # nothing writes them (a later migration drops them).
     liked_instruments: Mapped[list[str]] = mapped_column(JSON, default=list)
     disliked_instruments: Mapped[list[str]] = mapped_column(JSON, default=list)
     liked_styles: Mapped[list[str]] = mapped_column(JSON, default=list)

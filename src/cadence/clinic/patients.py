@@ -3,9 +3,11 @@ tunes, baselines."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,8 +38,10 @@ from cadence.clinic.views import (
     PatientView,
     PreferencesView,
 )
+from cadence.errors import CadenceError
 from cadence.music.archives import check_archive
 from cadence.music.formats import UnreadableMusic
+from cadence.therapy.preferences import instrument_name, style_name
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
 CODE_LENGTH = 6
@@ -279,17 +283,75 @@ def _youth(value: tuple[int, int] | None) -> tuple[int, int] | None:
     return int(start), int(end)
 
 
-def preferences_view(code: str, row: Preferences) -> PreferencesView:
-    youth = None
-    if row.youth_from is not None and row.youth_to is not None:
-        youth = (row.youth_from, row.youth_to)
+PREFERENCE_LISTS = ("liked_instruments", "disliked_instruments", "liked_styles",
+                    "disliked_styles")
+PREFERENCES_FIELD = "preferences"  # the sealed blob's field name (its AES-GCM associated data)
+
+
+def _vocabulary(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    """The words of one preference list, each one the preference model knows (a General MIDI
+    instrument, a style the model was trained on), in their canonical spelling."""
+    known = instrument_name if name.endswith("instruments") else style_name
+    out: list[str] = []
+    for value in validate.words(name, values):
+        try:
+            word = known(value)
+        except CadenceError as err:
+            raise InvalidValue(f"{name}: {str(err).split(': ', 1)[-1]}") from None
+        if word not in out:
+            out.append(word)
+    return tuple(out)
+
+
+def _sealed_preferences(cipher: FieldCipher, data: dict[str, object]) -> bytes:
+    sealed = cipher.seal(json.dumps(data, sort_keys=True), PREFERENCES_FIELD)
+    assert sealed is not None
+    return sealed
+
+
+def _legacy_plaintext(row: Preferences) -> dict[str, object] | None:
+    """A row's preferences still in the plaintext columns (before migration 0004), or None."""
+    lists = {name: list(getattr(row, name) or []) for name in PREFERENCE_LISTS}
+    youth = [row.youth_from, row.youth_to] if row.youth_from is not None else None
+    if not any(lists.values()) and youth is None:
+        return None
+    return {**lists, "youth_years": youth}
+
+
+def _clear_plaintext(row: Preferences) -> None:
+    for name in PREFERENCE_LISTS:
+        setattr(row, name, [])
+    row.youth_from = row.youth_to = None
+
+
+def seal_plaintext_preferences(db: Session) -> int:
+    """Seal the preferences an older version left in plaintext, and empty those columns;
+    how many rows. ``open_clinic`` runs it once the key is loaded."""
+    sealed = 0
+    for row in db.scalars(select(Preferences).where(Preferences.data_enc.is_(None))):
+        legacy = _legacy_plaintext(row)
+        patient = db.get(Patient, row.patient_id)
+        if patient is None:
+            continue
+        row.data_enc = _sealed_preferences(fields(db, patient), legacy or {})
+        _clear_plaintext(row)
+        sealed += 1
+    db.flush()
+    return sealed
+
+
+def preferences_view(db: Session, patient: Patient, row: Preferences) -> PreferencesView:
+    text = fields(db, patient).open(row.data_enc, PREFERENCES_FIELD)
+    data: dict[str, Any] = json.loads(text) if text is not None else (
+        _legacy_plaintext(row) or {})
+    youth = data.get("youth_years")
     return PreferencesView(
-        patient_code=code,
-        liked_instruments=tuple(row.liked_instruments),
-        disliked_instruments=tuple(row.disliked_instruments),
-        liked_styles=tuple(row.liked_styles),
-        disliked_styles=tuple(row.disliked_styles),
-        youth_years=youth,
+        patient_code=patient.code,
+        liked_instruments=tuple(data.get("liked_instruments", ())),
+        disliked_instruments=tuple(data.get("disliked_instruments", ())),
+        liked_styles=tuple(data.get("liked_styles", ())),
+        disliked_styles=tuple(data.get("disliked_styles", ())),
+        youth_years=(int(youth[0]), int(youth[1])) if youth else None,
         updated_at=row.updated_at,
     )
 
@@ -305,13 +367,17 @@ def set_preferences(
     disliked_styles: Iterable[str] = (),
     youth_years: tuple[int, int] | None = None,
 ) -> PreferencesView:
-    """Replace the patient's preferences. An instrument may not be both liked and disliked."""
-    liked_i = validate.words("liked_instruments", liked_instruments)
-    disliked_i = validate.words("disliked_instruments", disliked_instruments)
-    liked_s = validate.words("liked_styles", liked_styles)
-    disliked_s = validate.words("disliked_styles", disliked_styles)
-    both = {x.lower() for x in liked_i} & {x.lower() for x in disliked_i}
-    both |= {x.lower() for x in liked_s} & {x.lower() for x in disliked_s}
+    """Replace the patient's preferences, sealed under their data key. Instruments are General
+    MIDI names, styles those the model knows (therapy.preferences.STYLES); none may be both
+    liked and disliked."""
+    lists = {
+        "liked_instruments": _vocabulary("liked_instruments", liked_instruments),
+        "disliked_instruments": _vocabulary("disliked_instruments", disliked_instruments),
+        "liked_styles": _vocabulary("liked_styles", liked_styles),
+        "disliked_styles": _vocabulary("disliked_styles", disliked_styles),
+    }
+    both = set(lists["liked_instruments"]) & set(lists["disliked_instruments"])
+    both |= set(lists["liked_styles"]) & set(lists["disliked_styles"])
     if both:
         raise InvalidValue(f"both liked and disliked: {', '.join(sorted(both))}")
     youth = _youth(youth_years)
@@ -320,22 +386,21 @@ def set_preferences(
     if prefs is None:
         prefs = Preferences(patient_id=row.id)
         db.add(prefs)
-    prefs.liked_instruments = list(liked_i)
-    prefs.disliked_instruments = list(disliked_i)
-    prefs.liked_styles = list(liked_s)
-    prefs.disliked_styles = list(disliked_s)
-    prefs.youth_from, prefs.youth_to = youth if youth is not None else (None, None)
+    data = {name: list(words) for name, words in lists.items()}
+    prefs.data_enc = _sealed_preferences(fields(db, row), {
+        **data, "youth_years": list(youth) if youth is not None else None})
+    _clear_plaintext(prefs)
     prefs.updated_at = utcnow()
     db.flush()
     audit.record(db, actor, "update", "preferences", row.id, patient_code=row.code)
-    return preferences_view(row.code, prefs)
+    return preferences_view(db, row, prefs)
 
 
 def get_preferences(db: Session, actor: Actor, code: str) -> PreferencesView | None:
     row = patient_row(db, actor, code)
     prefs = db.get(Preferences, row.id)
     audit.record(db, actor, "read", "preferences", row.id, patient_code=row.code)
-    return preferences_view(row.code, prefs) if prefs is not None else None
+    return preferences_view(db, row, prefs) if prefs is not None else None
 
 
 def file_view(db: Session, stored: StoredFile, *, title: str | None = None,

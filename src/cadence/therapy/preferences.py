@@ -46,10 +46,28 @@ from cadence.generation.plan import BarControl
 from cadence.music.keys import PITCH_NAMES
 from cadence.therapy import ras
 from cadence.therapy.goals import GOALS, PROFILES
-from cadence.therapy.instruments import parse_instrument, parse_key
+from cadence.therapy.instruments import parse_instrument, parse_key, program_name
 from cadence.therapy.prescription import Prescription
+from cadence.tokens.controls import COLLECTIONS
 
 DIMENSIONS = ("instrument", "tempo_offset", "mode", "density")
+# The styles a patient may like or dislike: the source collections the model's style token
+# names (tokens.controls.COLLECTIONS), without its catch-all "other".
+STYLES = tuple(c for c in COLLECTIONS if c != "other")
+
+
+def instrument_name(value: str | int) -> str:
+    """The General MIDI name of an instrument a patient may like or dislike ("violin", 40,
+    "Violin " all give "violin"); CadenceError naming the choices for anything else."""
+    return program_name(parse_instrument(value))
+
+
+def style_name(value: str) -> str:
+    """One of :data:`STYLES` (case as there, whatever case is given); CadenceError otherwise."""
+    for style in STYLES:
+        if isinstance(value, str) and value.strip().lower() == style.lower():
+            return style
+    raise CadenceError(f"style: unknown {value!r}; give one of {', '.join(STYLES)}")
 
 # Tempo offsets tried, as fractions of the planned tempo. ENGINEERING: -10% lies inside the
 # -12%..+12% range cues were tested over (SciRep2025); +5% is the low end of RAS's 5-10%
