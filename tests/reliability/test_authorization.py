@@ -338,6 +338,35 @@ SPEC: dict[tuple[str, str], Rule] = {
         303,
         page("POST", "/clinicians", username=lambda w: f"page{w.n()}", password="a long password"),
     ),
+    # Disabling or re-passwording an account works on a spare clinician (not the matrix's own).
+    ("PATCH", "/api/v1/clinicians/{clinician_id}"): Rule(
+        "admin",
+        200,
+        lambda w, role: ("PATCH", f"/api/v1/clinicians/{spare_clinician(w)}",
+                         {"headers": w.headers(role), "json": {"active": False}}),
+    ),
+    ("PUT", "/api/v1/clinicians/{clinician_id}/password"): Rule(
+        "admin",
+        204,
+        lambda w, role: ("PUT", f"/api/v1/clinicians/{spare_clinician(w)}/password",
+                         {"headers": w.headers(role), "json": {"password": "walnut harbour tram"}}),
+    ),
+    ("POST", "/clinicians/{clinician_id}/active"): Rule(
+        "admin",
+        303,
+        lambda w, role: page("POST", f"/clinicians/{spare_clinician(w)}/active", active="no")(
+            w, role),
+    ),
+    ("POST", "/clinicians/{clinician_id}/password"): Rule(
+        "admin",
+        303,
+        lambda w, role: page("POST", f"/clinicians/{spare_clinician(w)}/password",
+                             password="walnut harbour tram")(w, role),
+    ),
+    # The world's job has finished: its owner (and admins) hear 409, anyone else 404.
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): Rule(
+        "patient", 409, api("POST", patient("/api/v1/jobs/{job}/cancel"))
+    ),
     # --- framework routes --------------------------------------------------------------------
     ("GET", "/api/v1/openapi.json"): Rule("public", 200, page("GET", "/api/v1/openapi.json")),
     ("HEAD", "/api/v1/openapi.json"): Rule(
@@ -360,6 +389,14 @@ def own_token(w: World, role: str) -> int:
         return 1
     r = w.c.post("/api/v1/auth/tokens",
                  json={"username": user, "password": "correct horse battery"})  # fmt: skip
+    return int(r.json()["id"])
+
+
+def spare_clinician(w: World) -> int:
+    """A new therapist account (made by the admin) for a call to disable or re-password."""
+    r = w.c.post("/api/v1/clinicians", headers=w.clinic.admin,
+                 json={"username": f"spare{w.n()}", "password": "a long password"})
+    assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
 
