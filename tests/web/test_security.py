@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -224,13 +225,13 @@ def _bomb(path: Path, mib: int = 256) -> Path:
     """A small .mxl whose one member unpacks to ``mib`` MiB of MusicXML-looking text."""
     import zipfile
 
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("score.musicxml", "w", force_zip64=True) as member:
-            member.write(b'<?xml version="1.0"?><score-partwise version="3.1">')
-            block = b" " * (1 << 20)
-            for _ in range(mib):
-                member.write(block)
-            member.write(b"</score-partwise>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("score.musicxml", "w", force_zip64=True) as member:
+        member.write(b'<?xml version="1.0"?><score-partwise version="3.1">')
+        block = b" " * (1 << 20)
+        for _ in range(mib):
+            member.write(block)
+        member.write(b"</score-partwise>")
     return path
 
 
@@ -326,11 +327,9 @@ def test_job_errors_show_no_server_paths() -> None:
 
 
 def test_one_clinician_cannot_fill_the_queue_and_jobs_can_be_cancelled(
-    tmp_path: Path, tiny_model: Path, monkeypatch: object
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
-
-    import pytest
 
     from cadence.web import create_app, jobs
     from tests.web.conftest import add_clinician, make_settings
@@ -340,7 +339,6 @@ def test_one_clinician_cannot_fill_the_queue_and_jobs_can_be_cancelled(
     def blocked(job_id: int, settings: WebSettings | None = None) -> None:
         release.wait(30)
 
-    assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setattr(jobs, "run_job_in_child", blocked)
     settings = make_settings(tmp_path / "home", tiny_model, queue_size=8, jobs_per_clinician=2)
     body = {"goal": "sleep", "minutes": 0.2}
@@ -365,3 +363,27 @@ def test_one_clinician_cannot_fill_the_queue_and_jobs_can_be_cancelled(
         assert client.post(f"/api/v1/jobs/{first}/cancel", headers=theo).status_code == 409
         assert client.post(url, json=body, headers=theo).status_code == 202  # quota freed
         release.set()
+
+
+def test_a_running_job_stops_when_cancelled(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str]
+) -> None:
+    import time
+
+    code = add_patient(client, therapist)
+    job = client.post(f"/api/v1/patients/{code}/sessions", headers=therapist,
+                      json={"goal": "sleep", "minutes": 3, "seed": 1}).json()
+    deadline = time.monotonic() + 120
+    while client.get(f"/api/v1/jobs/{job['id']}", headers=therapist).json()["status"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    r = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=therapist)
+    assert r.status_code in (200, 409), r.text
+    if r.status_code == 409:
+        pytest.skip("the job finished before it could be cancelled")
+    time.sleep(2)
+    after = client.get(f"/api/v1/jobs/{job['id']}", headers=therapist).json()
+    assert after["status"] == "failed" and after["stage"] == "cancelled"
+    assert after["session_id"] is None
+    assert client.get(f"/api/v1/patients/{code}/sessions", headers=therapist).json() == []
+    assert not (settings.jobs_dir / str(job["id"])).exists()

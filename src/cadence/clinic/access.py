@@ -33,7 +33,7 @@ def patient_row(db: Session, actor: Actor, code: str) -> Patient:
 
 def session_row(db: Session, actor: Actor, session_id: int) -> tuple[TherapySession, Patient]:
     """A session and its patient, if ``actor`` may see the patient; :class:`NotFound` otherwise."""
-    if not validate.is_id(session_id):
+    if not validate.is_id("session_id", session_id):
         raise NotFound(f"no session {session_id!r}")
     row = db.get(TherapySession, session_id)
     patient = db.get(Patient, row.patient_id) if row is not None else None

@@ -122,7 +122,7 @@ def find_clinician(db: Session, actor: Actor, username: str) -> ClinicianView:
 
 
 def _row(db: Session, clinician_id: int) -> Clinician:
-    row = db.get(Clinician, clinician_id) if validate.is_id(clinician_id) else None
+    row = db.get(Clinician, clinician_id) if validate.is_id("clinician_id", clinician_id) else None
     if row is None:
         raise NotFound(f"no clinician {clinician_id}")
     return row

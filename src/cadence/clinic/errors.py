@@ -25,6 +25,10 @@ class InvalidValue(ClinicError):
     """A value out of range or malformed; the message names the field and the value."""
 
 
+class OutOfRange(InvalidValue):
+    """A whole number beyond what the records can hold (a record id over 2**63 - 1)."""
+
+
 class KeyProblem(ClinicError):
     """The encryption key is missing, malformed or not the one this database was written with."""
 

@@ -140,7 +140,7 @@ def add_outcome(
     if session_id is not None:
         owner = db.scalar(select(TherapySession.patient_id)
                           .where(TherapySession.id == session_id)
-                          ) if validate.is_id(session_id) else None
+                          ) if validate.is_id("session_id", session_id) else None
         if owner != row.id:
             raise NotFound(f"no session {session_id} for patient {row.code}")
     outcome = Outcome(patient_id=row.id, session_id=session_id, measure=measure, phase=phase,

@@ -101,7 +101,8 @@ def _check_therapist(db: Session, actor: Actor, therapist_id: int | None) -> int
         return None
     if not actor.is_admin and therapist_id != actor.clinician_id:
         raise Forbidden("only an admin may assign a patient to another clinician")
-    clinician = db.get(Clinician, therapist_id) if validate.is_id(therapist_id) else None
+    clinician = (db.get(Clinician, therapist_id) if validate.is_id("therapist_id", therapist_id)
+                 else None)
     if clinician is None or not clinician.active:
         raise InvalidValue(f"therapist_id: no active clinician {therapist_id}")
     return clinician.id
@@ -464,7 +465,7 @@ def get_favourite(db: Session, actor: Actor, code: str, favourite_id: int) -> Fi
         select(Favourite, StoredFile)
         .join(StoredFile, StoredFile.id == Favourite.file_id)
         .where(Favourite.id == favourite_id, Favourite.patient_id == row.id)
-    ).first() if validate.is_id(favourite_id) else None
+    ).first() if validate.is_id("favourite_id", favourite_id) else None
     if found is None:
         raise InvalidValue(f"favourite_id: got {favourite_id!r}; patient {row.code} has no "
                            "such favourite tune")

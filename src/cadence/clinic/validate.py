@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from cadence.clinic.errors import InvalidValue
+from cadence.clinic.errors import InvalidValue, OutOfRange
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # The largest record id: a signed 64-bit integer, what SQLite and PostgreSQL's bigint hold. A
@@ -75,9 +75,15 @@ def words(name: str, values: Iterable[str], *, limit: int = 64, most: int = 50
     return tuple(out)
 
 
-def is_id(value: object) -> bool:
-    """Whether ``value`` could be a record id (a whole number 1..MAX_ID)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+def is_id(name: str, value: object) -> bool:
+    """Whether ``value`` could be a record id (a whole number 1..MAX_ID); :class:`OutOfRange`
+    for a whole number the records cannot hold at all (the same rule for CLI and API)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    if not -MAX_ID - 1 <= value <= MAX_ID:
+        raise OutOfRange(f"{name}: got {value}; out of the range the records can hold (a "
+                         f"record id is at most {MAX_ID})")
+    return value >= 1
 
 
 def code(value: str) -> str:

@@ -63,6 +63,9 @@ def install(app: FastAPI) -> None:
             if code == 422:
                 field = error_field(err)
                 loc = ["body", field] if field else ["body"]
+                if isinstance(err, clinic_errors.OutOfRange) and (
+                        field is None or field in request.path_params):
+                    loc = ["path"]  # as an out-of-range number the database refused (hardening)
                 detail = [{"loc": loc, "msg": message, "type": "value_error"}]
                 return JSONResponse({"detail": detail}, status_code=code)
             return JSONResponse({"detail": message}, status_code=code)

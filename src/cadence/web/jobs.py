@@ -298,6 +298,9 @@ def run_job_in_child(job_id: int, settings: WebSettings) -> None:
         fail_unfinished(
             open_clinic_for(settings), job_id, f"the job's process stopped ({child.exitcode})"
         )
+        # A killed (or cancelled) job never reached its own clean-up: its folder may hold the
+        # patient's audio.
+        shutil.rmtree(settings.jobs_dir / str(job_id), ignore_errors=True)
 
 
 
