@@ -49,6 +49,11 @@ def serve(
     # Migrate once here, so several workers never race to create the schema.
     open_clinic_for(settings).engine.dispose()
     log.info("database %s, home %s", _safe_url(settings.resolved_database_url), settings.home)
+    if host not in ("127.0.0.1", "localhost", "::1") and settings.public_url is None \
+            and "CADENCE_ALLOWED_HOSTS" not in os.environ:
+        typer.echo(f"note: only Host headers {settings.allowed_hosts} are answered; set "
+                   "CADENCE_PUBLIC_URL (or CADENCE_ALLOWED_HOSTS) to the names clients use",
+                   err=True)
     uvicorn.run(
         "cadence.commands.web:app_from_env",
         factory=True,
