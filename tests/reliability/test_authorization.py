@@ -157,7 +157,8 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/patients/{code}/preferences"): Rule(
         "patient",
         200,
-        api("PUT", patient("/api/v1/patients/{code}/preferences"), json={"liked_styles": ["nottingham"]}),
+        api("PUT", patient("/api/v1/patients/{code}/preferences"),
+            json={"liked_styles": ["nottingham"]}),
     ),
     ("POST", "/api/v1/clinicians"): Rule(
         "admin",

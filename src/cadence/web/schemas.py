@@ -12,10 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from cadence.clinic.accounts import MAX_PASSWORD
-from cadence.web.security import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX
-
 from cadence.generation.sampling_config import DEFAULT_SAMPLING
 from cadence.therapy.goals import GOALS
+from cadence.web.security import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX
 
 Goal = Literal["sleep", "anxiety", "mood", "gait", "cognition", "pain"]
 assert set(Goal.__args__) == set(GOALS), "keep Goal in step with therapy.goals.GOALS"  # type: ignore[attr-defined]

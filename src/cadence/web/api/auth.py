@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from cadence.clinic import accounts
 from cadence.web.deps import ApiCaller, Db, State
 from cadence.web.schemas import MeOut, TokenIn, TokenInfoOut, TokenOut
-from cadence.clinic import accounts
 from cadence.web.security import expired, issue_token
 from cadence.web.signin import SignInRefused, check_sign_in
 from cadence.web.store import AuthToken, aware, utcnow
