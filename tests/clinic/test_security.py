@@ -157,9 +157,9 @@ from tests.clinic.test_commands import run  # noqa: E402,F401 (the fixture)
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("feedback", "99999999999999999999999", "--rating", "3"), "out of the range the records can hold"),
+        (("feedback", "99999999999999999999999", "--rating", "3"), "out of the range"),
         (("outcome", "{code}", "--measure", "mood_vas", "--phase", "before", "--value", "5",
-          "--session", "99999999999999999999"), "out of the range the records can hold"),
+          "--session", "99999999999999999999"), "out of the range"),
         (("db", "audit", "--limit", "99999999999999999999"), "limit: got"),
         (("patient", "export", "{code}", "--out", "/dev/zero"), "/dev/zero"),
         (("db", "backup", "/dev/zero"), "/dev/zero"),
