@@ -49,31 +49,31 @@ async def _load(
             while not stop.is_set():
                 n += 1
                 try:
+                    # A therapist's patients get server-assigned codes (issue 17).
                     r = await c.post(
-                        "/api/v1/patients",
-                        headers=auth,
-                        json={"name": f"Crash {i}-{n}", "code": f"{tag}C{i}-{n}"},
+                        "/api/v1/patients", headers=auth, json={"name": f"Crash {tag} {i}-{n}"}
                     )
                     acked["statuses"].append(r.status_code)
                     if r.status_code == 201:
-                        acked["patients"].append(r.json()["code"])
+                        code = r.json()["code"]
+                        acked["patients"].append(code)
                         r = await c.post(
-                            f"/api/v1/patients/{tag}C{i}-{n}/consent",
+                            f"/api/v1/patients/{code}/consent",
                             headers=auth,
                             json={"given": True},
                         )
                         if r.status_code == 201:
-                            acked["consents"].append(f"{tag}C{i}-{n}")
+                            acked["consents"].append(code)
                 except httpx.HTTPError as err:  # the server died mid-request: not acknowledged
                     acked["statuses"].append(type(err).__name__)
                     return
 
         async def job(i: int) -> None:
-            code = f"{tag}J{i}"
             try:
-                r = await c.post(
-                    "/api/v1/patients", headers=auth, json={"name": f"Job {i}", "code": code}
-                )
+                r = await c.post("/api/v1/patients", headers=auth, json={"name": f"Job {tag} {i}"})
+                if r.status_code != 201:
+                    return
+                code = r.json()["code"]
                 await c.post(f"/api/v1/patients/{code}/consent", headers=auth, json={"given": True})
                 r = await c.post(
                     f"/api/v1/patients/{code}/sessions",
@@ -150,7 +150,8 @@ def check_crash(
     redis_url: str | None = None,
 ) -> None:
     home = tmp_path / "home"
-    extra = {"job_workers": "2", "queue_size": "32"}
+    # One clinician sends every job here: the per-clinician quota must not thin the load.
+    extra = {"job_workers": "2", "queue_size": "32", "jobs_per_clinician": str(JOBS)}
     if database_url:
         extra["database_url"] = database_url
     if redis_url:

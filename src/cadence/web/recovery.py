@@ -58,8 +58,9 @@ def sweep_orphans(
     `cadence serve` with SIGKILL mid-job to find it):
 
     - job folders (``<home>/jobs/<id>``) of jobs that are no longer queued or running;
-    - ``.incoming-*`` temporary copies in the file store, and stored files no database row
-      points at (a transaction that never committed), both older than ``grace_s``.
+    - ``.incoming-*`` temporary copies in the file store, scratch folders of requests
+      (``<home>/tmp``), and stored files no database row points at (a transaction that never
+      committed), all older than ``grace_s``.
 
     Returns how many of each were removed.
     """
@@ -76,6 +77,16 @@ def sweep_orphans(
                 shutil.rmtree(folder, ignore_errors=True)
                 removed["job_folders"] += 1
     cutoff = time.time() - grace_s
+    scratch = settings.home / "tmp"  # WebSettings.scratch: uploads and reports mid-request
+    if scratch.is_dir():
+        for folder in scratch.iterdir():
+            try:
+                stale = folder.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed["temp_files"] += 1
     for path in clinic.files.all_files():
         try:
             old = path.stat().st_mtime < cutoff

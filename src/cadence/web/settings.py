@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -106,6 +107,13 @@ class WebSettings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
+
+    def scratch(self, prefix: str) -> tempfile.TemporaryDirectory[str]:
+        """A scratch folder for one request (an upload being checked, a report being drawn)
+        inside ``<home>/tmp`` (0700), never the shared system temp dir; removed on exit."""
+        root = self.home / "tmp"
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return tempfile.TemporaryDirectory(prefix=prefix, dir=root)
 
     def signing_key(self) -> bytes:
         """The key for CSRF tokens: derived from CADENCE_SECRET_KEY (the clinic's master key, so

@@ -7,12 +7,13 @@ its first bytes, is 415.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import HTTPException, UploadFile
+
+from cadence.web.settings import WebSettings
 
 # suffix -> a check of the first bytes
 KINDS = {
@@ -46,8 +47,9 @@ def _sniff(kind: str, head: bytes) -> bool:
 
 
 @contextmanager
-def saved_upload(upload: UploadFile, limit: int) -> Iterator[Path]:
-    """The upload as a temporary file with its suffix; removed afterwards."""
+def saved_upload(upload: UploadFile, limit: int, settings: WebSettings) -> Iterator[Path]:
+    """The upload as a temporary file with its suffix, in the home's scratch space
+    (``WebSettings.scratch``); removed afterwards."""
     name = Path(upload.filename or "")
     suffix = name.suffix.lower()
     if suffix not in KINDS:
@@ -65,7 +67,7 @@ def saved_upload(upload: UploadFile, limit: int) -> Iterator[Path]:
     if not _sniff(KINDS[suffix], head):
         raise HTTPException(415, f"{name.name}: the content is not {suffix[1:]}")
     upload.file.seek(0)
-    with tempfile.TemporaryDirectory(prefix="cadence-upload-") as folder:
+    with settings.scratch("upload-") as folder:
         path = Path(folder) / f"favourite{suffix}"
         with path.open("wb") as out:
             copied = 0

@@ -95,6 +95,6 @@ def add_favourite(
     title: Annotated[str | None, Form(max_length=200)] = None,
 ) -> FileOut:
     """Upload a favourite tune (a primer for sessions)."""
-    with saved_upload(file, state.settings.max_upload_bytes) as path:
+    with saved_upload(file, state.settings.max_upload_bytes, state.settings) as path:
         view = patients.add_favourite(db, caller.actor, code, path, title=title or file.filename)
     return FileOut.model_validate(view)

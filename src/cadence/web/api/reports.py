@@ -3,7 +3,6 @@ per outcome measure, trend and change plots (PNG, SVG), CSV and a FHIR R4 bundle
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from fastapi.responses import Response
 from cadence.clinic import reports
 from cadence.clinic.actors import Actor
 from cadence.clinic.errors import NotFound
-from cadence.web.deps import ApiCaller, Db
+from cadence.web.deps import ApiCaller, Db, State
 
 router = APIRouter(tags=["reports"])
 
@@ -64,30 +63,34 @@ def _file(report: reports.Report, name: str) -> Response:
 
 
 @router.get("/patients/{code}/report")
-def get_patient_report(code: str, caller: ApiCaller, db: Db) -> dict[str, Any]:
+def get_patient_report(code: str, caller: ApiCaller, db: Db, state: State) -> dict[str, Any]:
     """Paired before/after statistics per measure for one patient, with links to the files."""
-    with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
+    with state.settings.scratch("report-") as folder:
         report = patient_report(db, caller.actor, code, Path(folder))
     return report_dict(report, f"/api/v1/patients/{code}/report")
 
 
 @router.get("/patients/{code}/report/{name}", responses=FILE_RESPONSES)
-def get_patient_report_file(code: str, name: str, caller: ApiCaller, db: Db) -> Response:
+def get_patient_report_file(
+    code: str, name: str, caller: ApiCaller, db: Db, state: State
+) -> Response:
     """One file of the patient's report: trends.png/.svg, changes.png/.svg, outcomes.csv,
     stats.csv, observations.fhir.json (FHIR R4 bundle)."""
-    with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
+    with state.settings.scratch("report-") as folder:
         return _file(patient_report(db, caller.actor, code, Path(folder)), name)
 
 
 @router.get("/reports/goals/{goal}")
-def get_goal_report(goal: str, caller: ApiCaller, db: Db) -> dict[str, Any]:
+def get_goal_report(goal: str, caller: ApiCaller, db: Db, state: State) -> dict[str, Any]:
     """Across the patients the caller may see: one mean pair per patient and measure."""
-    with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
+    with state.settings.scratch("report-") as folder:
         report = reports.goal_report(db, caller.actor, goal, Path(folder))
     return report_dict(report, f"/api/v1/reports/goals/{goal}")
 
 
 @router.get("/reports/goals/{goal}/{name}", responses=FILE_RESPONSES)
-def get_goal_report_file(goal: str, name: str, caller: ApiCaller, db: Db) -> Response:
-    with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
+def get_goal_report_file(
+    goal: str, name: str, caller: ApiCaller, db: Db, state: State
+) -> Response:
+    with state.settings.scratch("report-") as folder:
         return _file(reports.goal_report(db, caller.actor, goal, Path(folder)), name)

@@ -153,7 +153,7 @@ def favourite(
     title: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        with saved_upload(file, state.settings.max_upload_bytes) as path:
+        with saved_upload(file, state.settings.max_upload_bytes, state.settings) as path:
             patients.add_favourite(
                 db, caller.actor, code, path, title=title.strip() or file.filename
             )

@@ -3,7 +3,6 @@ and the exports (CSV, FHIR)."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/patients/{code}/report", response_class=HTMLResponse)
 def report_page(code: str, request: Request, caller: PageCaller, db: Db, state: State) -> Response:
     patient = patients.get_patient(db, caller.actor, code)
-    with tempfile.TemporaryDirectory(prefix="cadence-report-") as folder:
+    with state.settings.scratch("report-") as folder:
         report = report_dict(
             patient_report(db, caller.actor, code, Path(folder)),
             f"/api/v1/patients/{code}/report",
