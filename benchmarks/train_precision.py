@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 
 from cadence.models import build_model
-from cadence.models.checkpoint import model_config_from_dict
 from cadence.training.config import load_config
 from cadence.training.objective import Objective
 

@@ -354,25 +354,25 @@ def clinician_add(
     typer.echo(f"clinician {view.username} ({view.role}) added, id {view.id}")
 
 
-@clinician_app.command("disable")
-def clinician_disable(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
-    """Disable an account: it can no longer sign in, and its sign-ins and tokens end now."""
+def _set_active(username: str, active: bool):  # type: ignore[no-untyped-def]
     from cadence.clinic import accounts
 
     with _transaction() as (db, actor):
-        view = accounts.set_active(db, actor, accounts.find_clinician(db, actor, username).id,
-                                   False)
+        clinician = accounts.find_clinician(db, actor, username)
+        return accounts.set_active(db, actor, clinician.id, active)
+
+
+@clinician_app.command("disable")
+def clinician_disable(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
+    """Disable an account: it can no longer sign in, and its sign-ins and tokens end now."""
+    view = _set_active(username, False)
     typer.echo(f"clinician {view.username} disabled; their sign-ins and tokens have ended")
 
 
 @clinician_app.command("enable")
 def clinician_enable(username: str = typer.Argument(..., help="Sign-in name.")) -> None:
     """Enable a disabled account again (its old sign-ins and tokens stay ended)."""
-    from cadence.clinic import accounts
-
-    with _transaction() as (db, actor):
-        view = accounts.set_active(db, actor, accounts.find_clinician(db, actor, username).id,
-                                   True)
+    view = _set_active(username, True)
     typer.echo(f"clinician {view.username} enabled")
 
 

@@ -183,21 +183,21 @@ class BarGenerator:
     def _sampled_header(self, index: int) -> tuple[list[int], torch.Tensor]:
         """Feed bar ``index``'s header, its density and register tokens chosen by the model
         within :data:`CONTROL_BANDS` of the plan's; returns the header and the logits after
-        it."""
-        header = [self.tok.bar_id]
-        logits = self._feed(header)
+        it. Forced tokens are fed together, up to the next one the model chooses."""
+        header: list[int] = []
+        pending = [self.tok.bar_id]
         for token in self.bar_controls(index):
             width = CONTROL_BANDS.get(token.partition("_")[0], 0)
-            if width:
-                allowed = torch.zeros_like(logits, dtype=torch.bool)
-                allowed[self.tok.ids(controls.band(token, width, self.counts))] = True
-                chosen = sample(logits, allowed, self.sampling, self.generator)
-            else:
-                chosen = self.tok.ids([token])[0]
-            header.append(chosen)
-            logits = self._feed([chosen])
-        header.append(self.timesig)
-        return header, self._feed([self.timesig])
+            if not width:
+                pending.append(self.tok.ids([token])[0])
+                continue
+            logits = self._feed(pending)
+            header += pending
+            allowed = torch.zeros_like(logits, dtype=torch.bool)
+            allowed[self.tok.ids(controls.band(token, width, self.counts))] = True
+            pending = [sample(logits, allowed, self.sampling, self.generator)]
+        pending.append(self.timesig)
+        return header + pending, self._feed(pending)
 
     def _sample_body(self, logits: torch.Tensor, rules: BarRules) -> list[int]:
         state = BarState(self.grammar, rules)
@@ -246,15 +246,14 @@ class BarGenerator:
         for index in range(len(self.plan.bars)):
             rules = self.rules(index)
             source = self.form[index]
-            header = self._header(index)
             copied = theme[index] if index < len(theme) else None
             if copied is None and source.copy_of is not None:
                 copied = self.bodies[source.copy_of]
             if copied is not None:
                 body = self.sanitize(copied, rules)
-                self._feed(header + body)
+                self._feed(self._header(index) + body)
             else:
-                header, logits = self._sampled_header(index)
+                _, logits = self._sampled_header(index)
                 body = self._sample_body(logits, rules)
             self.bodies.append(body)
             yield body
