@@ -365,6 +365,47 @@ def test_one_clinician_cannot_fill_the_queue_and_jobs_can_be_cancelled(
         release.set()
 
 
+def test_the_quota_holds_under_concurrent_requests(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight requests at once against a quota of 2, with a slow queue (as a busy Redis is):
+    exactly two jobs are saved, the rest 429 (a count taken before the insert let them in)."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cadence.web import create_app, jobs
+    from tests.web.conftest import add_clinician, make_settings
+
+    release = threading.Event()
+    monkeypatch.setattr(jobs, "run_job_in_child", lambda job_id, settings=None: release.wait(30))
+    reserve = jobs.LocalRunner.reserve
+
+    def slow_reserve(self: jobs.LocalRunner) -> None:
+        time.sleep(0.3)
+        reserve(self)
+
+    monkeypatch.setattr(jobs.LocalRunner, "reserve", slow_reserve)
+    settings = make_settings(tmp_path / "home", tiny_model, queue_size=16, jobs_per_clinician=2)
+    with TestClient(create_app(settings)) as client:
+        add_clinician(settings, "theo", "therapist")
+        theo = token_headers(client, "theo")
+        url = f"/api/v1/patients/{add_patient(client, theo)}/sessions"
+        start = threading.Barrier(8)
+
+        def post(_: int) -> int:
+            start.wait(10)
+            return client.post(url, json={"goal": "sleep", "minutes": 0.2},
+                               headers=theo).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            codes = sorted(pool.map(post, range(8)))
+        listed = client.get("/api/v1/jobs", headers=theo).json()
+        release.set()
+    assert codes == [202, 202] + [429] * 6, codes
+    assert len([j for j in listed if j["status"] != "failed"]) == 2, listed
+
+
 def test_a_running_job_stops_when_cancelled(
     client: TestClient, settings: WebSettings, therapist: dict[str, str]
 ) -> None:

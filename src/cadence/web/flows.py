@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from cadence.clinic import patients
 from cadence.clinic.actors import Actor
 from cadence.clinic.errors import Conflict, ConsentRequired, NotFound
+from cadence.clinic.models import Clinician
 from cadence.web.jobs import QueueFull, QuotaReached
 from cadence.web.prescribe import inputs_of, prescribe
 from cadence.web.recovery import UNFINISHED
@@ -42,7 +43,6 @@ def submit_session(
     if favourite_id is not None:  # InvalidValue (422) now, not a job that fails later
         patients.get_favourite(db, actor, code, favourite_id)
     params = inputs_of(values, goal) | {"seed": values["seed"]}
-    _check_quota(db, state, actor)
     runner = state.runner
     runner.reserve()
     saved = False
@@ -60,6 +60,7 @@ def submit_session(
             worker=_submitter(runner.name),
         )
         db.add(job)
+        _check_quota(db, state, actor)
         db.commit()  # the job row must exist before a worker looks for it
         saved = True
     finally:
@@ -75,11 +76,20 @@ def submit_session(
 
 
 def _check_quota(db: Session, state: WebState, actor: Actor) -> None:
-    """QuotaReached (429) when the actor already has ``jobs_per_clinician`` unfinished jobs."""
+    """QuotaReached (429), with the new job rolled back, when the actor's unfinished jobs, the
+    new one (added, not committed) included, pass ``jobs_per_clinician``.
+
+    The count is race-free: PostgreSQL holds the clinician's row (``FOR UPDATE``) until the
+    commit, so a second request counts after the first has committed; SQLite takes its one
+    write lock at the flush of the new row, with the same effect."""
     limit = state.settings.jobs_per_clinician
-    waiting = db.scalar(select(func.count(Job.id)).where(
-        Job.clinician_id == actor.clinician_id, Job.status.in_(UNFINISHED)))
-    if (waiting or 0) >= limit:
+    db.execute(select(Clinician.id).where(Clinician.id == actor.clinician_id).with_for_update())
+    db.flush()
+    counted = db.scalar(select(func.count(Job.id)).where(
+        Job.clinician_id == actor.clinician_id, Job.status.in_(UNFINISHED))) or 0
+    if counted > limit:
+        db.rollback()
+        waiting = counted - 1
         raise QuotaReached(
             state.runner.retry_after,
             f"you have {waiting} unfinished jobs, the most one clinician may have; wait for one "
