@@ -9,11 +9,12 @@ and valence are *preferences* that reshape the target (Basiński 2021; Howlin 20
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
-from cadence.errors import CadenceError
 from cadence.therapy import iso, ras
-from cadence.therapy.checks import check_heart_rate, check_minutes, check_unit, in_range
+from cadence.therapy.checks import FieldError, check_minutes, fail
 from cadence.therapy.goals import (
     BREATHING_FRACTION,
     GOALS,
@@ -24,66 +25,47 @@ from cadence.therapy.goals import (
 from cadence.therapy.instruments import parse_instrument, parse_key
 from cadence.therapy.prescription import Prescription
 
-# Resting breathing-rate validation range, breaths per minute. Engineering choice (no source).
-BREATHING_MIN, BREATHING_MAX = 4.0, 40.0
-# Birth-year validation range. Engineering choice (no source).
-BIRTH_YEAR_MIN, BIRTH_YEAR_MAX = 1900, 2100
 # Fades together take at most this share of the session. Engineering choice (no source).
 MAX_FADE_SHARE = 0.5
 
 
 def build(
-    goal: str,
-    minutes: float,
-    *,
-    cadence_spm: float | None = None,
-    heart_rate: float | None = None,
-    arousal: float | None = None,
-    valence: float | None = None,
-    key: str | int | None = None,
-    mode: str | None = None,
-    instrument: str | int | None = None,
-    fall_risk: bool = False,
-    seed: int | None = None,
-    meter: tuple[int, int] | None = None,
-    gait_step: float | None = None,
-    gait_target: float | None = None,
-    breathing_rate: float | None = None,
-    birth_year: int | None = None,
+    goal: str, minutes: float, inputs: Mapping[str, Any], seed: int | None = None
 ) -> Prescription:
-    """The default prescription for ``goal``, adapted to the patient's inputs.
+    """The default prescription for ``goal``, adapted to the patient's ``inputs`` (named as
+    :data:`cadence.therapy.request.INPUTS`, each checked there against its bounds).
 
     gait: needs ``cadence_spm``; ``gait_step`` (5-10%) and ``gait_target`` (-12%..+12%) are
     fractions of cadence; ``fall_risk`` forbids any increase. ``breathing_rate`` (breaths/min)
     adds a loudness-envelope cue at 75% of it (Leslie 2019). ``birth_year`` gives the
-    reminiscence years, ages 13-19 (Rao 2021). Raises CadenceError on any bad input.
+    reminiscence years, ages 13-19 (Rao 2021). Raises FieldError on any bad input.
     """
+    from cadence.therapy.request import check_inputs  # request reads this module's neighbours
+
     goal = str(goal).strip().lower()
     if goal not in GOALS:
-        raise CadenceError(f"goal: got {goal!r}; must be one of {', '.join(GOALS)}")
+        raise fail("goal", goal, f"must be one of {', '.join(GOALS)}")
     minutes = check_minutes(minutes)
-    check_heart_rate(heart_rate)
-    check_unit("arousal", arousal)
-    check_unit("valence", valence)
-    if cadence_spm is not None:
-        ras.check_cadence(cadence_spm)
-    if goal != "gait" and (gait_step is not None or gait_target is not None):
-        raise CadenceError(f"gait_step/gait_target: only apply to goal 'gait', not {goal!r}")
+    given = check_inputs(goal, inputs)
+    cadence_spm = given.get("cadence_spm")
+    heart_rate = given.get("heart_rate")
+    arousal, valence = given.get("arousal"), given.get("valence")
+    fall_risk = bool(given.get("fall_risk", False))
     profile = PROFILES[goal]
-    tonic, mode = _key_and_mode(key, mode, profile.mode)
+    tonic, mode = _key_and_mode(given.get("key"), given.get("mode"), profile.mode)
+    meter = given.get("meter")
     num, den = _meter(meter) if meter is not None else profile.meter
     beats_per_bar = num * 4.0 / den
     programs = dict(profile.programs)
-    if instrument is not None:
-        programs["melody"] = parse_instrument(instrument)
+    if given.get("instrument") is not None:
+        programs["melody"] = parse_instrument(given["instrument"])
 
     if goal == "gait":
-        levels = ras.gait_levels(gait_step, gait_target, fall_risk)
+        levels = ras.gait_levels(given.get("gait_step"), given.get("gait_target"), fall_risk)
         bars = ras.plan_gait(ras.check_cadence(cadence_spm), minutes, beats_per_bar, levels)
     else:
         start, target = _states(goal, profile, heart_rate, arousal, valence)
         bars = iso.plan_iso(start, target, minutes, beats_per_bar)
-
     planned_s = sum(beats_per_bar * 60.0 / b.tempo_bpm for b in bars)
     fade_in, fade_out = profile.fade_in_s, profile.fade_out_s
     if fade_in + fade_out > MAX_FADE_SHARE * planned_s:
@@ -111,8 +93,8 @@ def build(
         arousal=None if arousal is None else float(arousal),
         valence=None if valence is None else float(valence),
         fall_risk=bool(fall_risk),
-        breathing_cue_per_min=_breathing_cue(breathing_rate),
-        reminiscence_years=_reminiscence(birth_year),
+        breathing_cue_per_min=_breathing_cue(given.get("breathing_rate")),
+        reminiscence_years=_reminiscence(given.get("birth_year")),
         seed=seed,
     )
 
@@ -127,9 +109,7 @@ def _meter(meter: object) -> tuple[int, int]:
         and meter[1] in (2, 4, 8, 16)
     )
     if not ok:
-        raise CadenceError(
-            f"meter: got {meter!r}; give (numerator 1-16, denominator 2/4/8/16), e.g. (3, 4)"
-        )
+        raise fail("meter", meter, "give (numerator 1-16, denominator 2/4/8/16), e.g. (3, 4)")
     return int(meter[0]), int(meter[1])  # type: ignore[index]
 
 
@@ -139,9 +119,11 @@ def _key_and_mode(key: str | int | None, mode: str | None, default: str) -> tupl
     if mode is not None:
         mode = str(mode).strip().lower()
         if mode not in ("major", "minor"):
-            raise CadenceError(f"mode: got {mode!r}; must be 'major' or 'minor'")
+            raise fail("mode", mode, "must be 'major' or 'minor'")
         if key_mode is not None and key_mode != mode:
-            raise CadenceError(f"mode: {mode!r} contradicts key {key!r}; give one or the other")
+            raise FieldError(
+                "mode", f"mode: {mode!r} contradicts key {key!r}; give one or the other"
+            )
     return tonic, mode or key_mode or default
 
 
@@ -202,22 +184,11 @@ def _states(
 
 def _breathing_cue(breathing_rate: float | None) -> float | None:
     """Loudness-envelope rate: 75% of the resting breathing rate (Leslie 2019)."""
-    if breathing_rate is None:
-        return None
-    if not in_range(breathing_rate, BREATHING_MIN, BREATHING_MAX):
-        raise CadenceError(
-            f"breathing_rate: got {breathing_rate!r}; must be {BREATHING_MIN:g}-"
-            f"{BREATHING_MAX:g} breaths per minute"
-        )
-    return BREATHING_FRACTION * float(breathing_rate)
+    return None if breathing_rate is None else BREATHING_FRACTION * float(breathing_rate)
 
 
 def _reminiscence(birth_year: int | None) -> tuple[int, int] | None:
     """Calendar years when the patient was 13-19 (Rao 2021), for primers and style."""
     if birth_year is None:
         return None
-    if not isinstance(birth_year, int) or not in_range(birth_year, BIRTH_YEAR_MIN, BIRTH_YEAR_MAX):
-        raise CadenceError(
-            f"birth_year: got {birth_year!r}; must be {BIRTH_YEAR_MIN}-{BIRTH_YEAR_MAX}"
-        )
     return birth_year + REMINISCENCE_AGES[0], birth_year + REMINISCENCE_AGES[1]

@@ -14,9 +14,18 @@ MINUTES_MAX = 180.0
 HEART_RATE_MIN, HEART_RATE_MAX = 30.0, 220.0
 
 
-def fail(name: str, value: object, allowed: str) -> CadenceError:
+class FieldError(CadenceError):
+    """A CadenceError about one input: ``field`` names it as data (a form marks that field, the
+    API answers with its location), the message is the one line a user reads."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def fail(name: str, value: object, allowed: str) -> FieldError:
     """The error for field ``name``: the value received and what is allowed."""
-    return CadenceError(f"{name}: got {value!r}; {allowed}")
+    return FieldError(name, f"{name}: got {value!r}; {allowed}")
 
 
 def in_range(value: object, lo: float, hi: float) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cadence.errors import CadenceError
+from cadence.therapy.checks import FieldError
 
 # General MIDI Level 1 program names, index = program number (0-based).
 # fmt: off
@@ -83,17 +83,21 @@ def _normalise(text: str) -> str:
 def parse_instrument(value: str | int) -> int:
     """General MIDI program 0-127 from a number or a name such as "flute" or "harp"."""
     if isinstance(value, bool):
-        raise CadenceError(f"instrument: got {value!r}; give a General MIDI name or 0-127")
+        raise FieldError(
+            "instrument", f"instrument: got {value!r}; give a General MIDI name or 0-127"
+        )
     if isinstance(value, int):
         if 0 <= value <= 127:
             return value
-        raise CadenceError(f"instrument: got {value}; a General MIDI program must be 0-127")
+        raise FieldError(
+            "instrument", f"instrument: got {value}; a General MIDI program must be 0-127"
+        )
     name = _normalise(str(value))
     if name.isdigit():
         return parse_instrument(int(name))
     if name in _BY_NAME:
         return _BY_NAME[name]
-    raise CadenceError(
+    raise FieldError("instrument",
         f"instrument: unknown name {value!r}; give a General MIDI program 0-127 or a name "
         "such as 'piano', 'flute', 'strings', 'harp', 'nylon guitar'"
     )
@@ -124,13 +128,13 @@ def parse_key(value: str | int) -> tuple[int, str | None]:
     if isinstance(value, int) and not isinstance(value, bool):
         if 0 <= value <= 11:
             return value, None
-        raise CadenceError(f"key: got {value}; a tonic pitch class must be 0-11 (0 = C)")
+        raise FieldError("key", f"key: got {value}; a tonic pitch class must be 0-11 (0 = C)")
     text = str(value).strip()
     if text.isdigit():
         return parse_key(int(text))
     match = _KEY_RE.match(" ".join(text.lower().replace("-", " ").split()))
     if match is None:
-        raise CadenceError(
+        raise FieldError("key",
             f"key: cannot read {value!r}; write a tonic with an optional mode, e.g. 'C', "
             "'F#', 'Bb', 'A minor'"
         )

@@ -110,50 +110,18 @@ class Prescription:
 
     @classmethod
     def for_goal(
-        cls,
-        goal: str,
-        minutes: float,
-        *,
-        cadence_spm: float | None = None,
-        heart_rate: float | None = None,
-        arousal: float | None = None,
-        valence: float | None = None,
-        key: str | int | None = None,
-        mode: str | None = None,
-        instrument: str | int | None = None,
-        fall_risk: bool = False,
-        seed: int | None = None,
-        meter: tuple[int, int] | None = None,
-        gait_step: float | None = None,
-        gait_target: float | None = None,
-        breathing_rate: float | None = None,
-        birth_year: int | None = None,
+        cls, goal: str, minutes: float, *, seed: int | None = None, **inputs: Any
     ) -> Prescription:
-        """The default prescription for ``goal``, adapted to the patient's inputs.
+        """The default prescription for ``goal``, adapted to the patient's inputs: keyword
+        arguments named as :data:`cadence.therapy.request.INPUTS` (each with its bounds, unit
+        and source there), plus ``meter`` as (numerator, denominator).
 
-        See :func:`cadence.therapy.build.build` for what each option does and its sources.
-        Raises CadenceError (one line naming the field) on any bad input.
+        See :func:`cadence.therapy.build.build` for what each input does.
+        Raises FieldError (one line, ``field`` naming the input) on any bad input.
         """
         from cadence.therapy.build import build  # build imports this module
 
-        return build(
-            goal,
-            minutes,
-            cadence_spm=cadence_spm,
-            heart_rate=heart_rate,
-            arousal=arousal,
-            valence=valence,
-            key=key,
-            mode=mode,
-            instrument=instrument,
-            fall_risk=fall_risk,
-            seed=seed,
-            meter=meter,
-            gait_step=gait_step,
-            gait_target=gait_target,
-            breathing_rate=breathing_rate,
-            birth_year=birth_year,
-        )
+        return build(goal, minutes, inputs, seed)
 
     @property
     def beats_per_bar(self) -> float:

@@ -12,9 +12,8 @@ change between stages is ramped by at most :data:`MAX_BPM_PER_BAR` per bar.
 
 from __future__ import annotations
 
-from cadence.errors import CadenceError
 from cadence.generation.plan import BarControl
-from cadence.therapy.checks import in_range
+from cadence.therapy.checks import FieldError, in_range
 from cadence.therapy.iso import implied_arousal
 
 # Validation range for a measured cadence, steps per minute. Engineering choice (no source):
@@ -44,12 +43,14 @@ GAIT_VELOCITY_MIN, GAIT_VELOCITY_MAX = 60, 95
 def check_cadence(cadence_spm: float | None) -> float:
     """The measured cadence as a float, or a CadenceError naming the fix."""
     if cadence_spm is None:
-        raise CadenceError(
+        raise FieldError(
+            "cadence_spm",
             "cadence_spm: gait needs the patient's measured walking cadence; pass --cadence SPM "
             f"({CADENCE_MIN:g}-{CADENCE_MAX:g} steps per minute)"
         )
     if not in_range(cadence_spm, CADENCE_MIN, CADENCE_MAX):
-        raise CadenceError(
+        raise FieldError(
+            "cadence_spm",
             f"cadence_spm: got {cadence_spm!r}; must be {CADENCE_MIN:g}-{CADENCE_MAX:g} steps per "
             "minute"
         )
@@ -65,20 +66,23 @@ def gait_levels(step: float | None, target: float | None, fall_risk: bool) -> tu
     """
     step = DEFAULT_STEP if step is None else step
     if not in_range(step, STEP_MIN, STEP_MAX):
-        raise CadenceError(
+        raise FieldError(
+            "gait_step",
             f"gait_step: got {step!r}; RAS progresses in steps of {STEP_MIN:g}-{STEP_MAX:g} "
             "(5-10% of cadence)"
         )
     if target is None:
         target = 0.0 if fall_risk else DEFAULT_TARGET
     if not in_range(target, OFFSET_MIN, OFFSET_MAX):
-        raise CadenceError(
+        raise FieldError(
+            "gait_target",
             f"gait_target: got {target!r}; cues are tested from {OFFSET_MIN:g} to {OFFSET_MAX:g} "
             "of cadence (-12%..+12%)"
         )
     step, target = float(step), float(target)
     if fall_risk and target > 0:
-        raise CadenceError(
+        raise FieldError(
+            "gait_target",
             f"gait_target: got +{target:g} with fall_risk set; fall risk allows no tempo "
             "increase, use 0 or a negative target"
         )

@@ -12,9 +12,9 @@ from typing import Any
 
 from cadence.errors import CadenceError
 from cadence.therapy import Prescription, ras
-from cadence.therapy.build import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, BREATHING_MAX, BREATHING_MIN
 from cadence.therapy.checks import HEART_RATE_MAX, HEART_RATE_MIN, MINUTES_MAX
 from cadence.therapy.goals import GOALS
+from cadence.therapy.request import BIRTH_YEAR_MAX, BIRTH_YEAR_MIN, BREATHING_MAX, BREATHING_MIN
 
 ALL = tuple(GOALS)
 
