@@ -80,6 +80,8 @@ def test_a_patient_from_start_to_erasure(run, config: ClinicConfig, tmp_path: Pa
     assert "sessions consent given" in run("patient", "consent", code, "--given").out
     assert "heart rate 72 bpm, cadence 96" in run("patient", "baseline", code, "--heart-rate",
                                                   "72", "--cadence", "96").out
+    assert "fall risk yes" in run("patient", "baseline", code, "--fall-risk").out
+    assert "cadence 96 steps/min, fall risk yes" in run("patient", "show", code).out
     tune = tmp_path / "moon river.abc"
     tune.write_text("X:1\nT:Moon River\nK:C\nCDE|\n")
     prefs = run("patient", "prefs", code, "--like-instrument", "cello", "--like-instrument",

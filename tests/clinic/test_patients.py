@@ -175,3 +175,11 @@ def test_baselines_keep_history(clinic: Clinic, therapist: Actor, patient: Patie
             patients.set_baseline(db, therapist, patient.code, resting_heart_rate=250)
         with pytest.raises(InvalidValue, match="give resting_heart_rate"):
             patients.set_baseline(db, therapist, patient.code)
+        assert latest.fall_risk is None  # not recorded until someone says so
+        risky = patients.set_baseline(db, therapist, patient.code, fall_risk=True)
+        assert (risky.resting_heart_rate, risky.cadence_spm, risky.fall_risk) == (72, 96, True)
+        later = patients.set_baseline(db, therapist, patient.code, cadence_spm=90)
+        assert later.fall_risk is True  # carried over like the other values
+        assert patients.set_baseline(db, therapist, patient.code, fall_risk=False).fall_risk is False
+        with pytest.raises(InvalidValue, match="fall_risk: got 'maybe'"):
+            patients.set_baseline(db, therapist, patient.code, fall_risk="maybe")  # type: ignore[arg-type]

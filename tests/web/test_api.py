@@ -332,3 +332,17 @@ def test_preferences_and_the_audit_log(
     entries = client.get(f"/api/v1/audit?code={code}", headers=admin).json()
     assert {"preferences", "patients", "consents"} <= {e["entity"] for e in entries}
     assert all("Jane" not in str(e) for e in entries)  # no plaintext in the log
+
+
+def test_baseline_records_fall_risk(client: TestClient, therapist: dict[str, str]) -> None:
+    from cadence.clinic.models import Baseline
+
+    code = add_patient(client, therapist)
+    url = f"/api/v1/patients/{code}/baseline"
+    assert client.put(url, json={"cadence_spm": 92}, headers=therapist).status_code == 204
+    assert client.put(url, json={"fall_risk": True}, headers=therapist).status_code == 204
+    r = client.put(url, json={"fall_risk": "sometimes"}, headers=therapist)
+    assert r.status_code == 422 and "fall_risk" in r.text
+    with client.app.state.web.clinic.session() as db:  # type: ignore[attr-defined]
+        rows = db.scalars(select(Baseline).order_by(Baseline.id)).all()
+        assert [(b.cadence_spm, b.fall_risk) for b in rows] == [(92, None), (92, True)]

@@ -103,6 +103,10 @@ def test_forms_show_inline_errors_and_save_nothing(
         f"/patients/{code}/baseline", data={"resting_heart_rate": "64", "csrf_token": csrf}
     )
     assert r.status_code == 200 and "resting heart rate 64.0 BPM" in r.text
+    r = client.post(f"/patients/{code}/baseline", data={"fall_risk": "yes", "csrf_token": csrf})
+    assert r.status_code == 200 and "64.0 BPM; at risk of falling" in r.text
+    r = client.post(f"/patients/{code}/baseline", data={"fall_risk": "often", "csrf_token": csrf})
+    assert r.status_code == 422 and 'data-field="fall_risk"' in r.text
     r = client.post(f"/patients/{code}/baseline", data={"cadence_spm": "500", "csrf_token": csrf})
     assert r.status_code == 422 and 'data-field="cadence_spm"' in r.text
     r = client.post(f"/patients/{code}/edit", data={"name": "", "csrf_token": csrf})

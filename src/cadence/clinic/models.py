@@ -174,6 +174,7 @@ class Baseline(Base):
     patient_id: Mapped[int] = mapped_column(_patient_fk(), index=True)
     resting_heart_rate: Mapped[float | None] = mapped_column(Float)
     cadence_spm: Mapped[float | None] = mapped_column(Float)
+    fall_risk: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -478,7 +478,7 @@ def get_favourite(db: Session, actor: Actor, code: str, favourite_id: int) -> Fi
 def baseline_view(code: str, row: Baseline) -> BaselineView:
     return BaselineView(id=row.id, patient_code=code, resting_heart_rate=row.resting_heart_rate,
                         cadence_spm=row.cadence_spm, recorded_by=row.recorded_by,
-                        recorded_at=row.recorded_at)
+                        recorded_at=row.recorded_at, fall_risk=row.fall_risk)
 
 
 def set_baseline(
@@ -488,20 +488,25 @@ def set_baseline(
     *,
     resting_heart_rate: float | None = None,
     cadence_spm: float | None = None,
+    fall_risk: bool | None = None,
 ) -> BaselineView:
     """Record a new baseline (kept as history; the latest is current). A value left out is
-    carried over from the previous baseline."""
+    carried over from the previous baseline. ``fall_risk``: the patient is at risk of falling
+    (a gait session then never raises the tempo)."""
     heart = validate.number("resting_heart_rate", resting_heart_rate, *HEART_RATE_RANGE)
     cadence = validate.number("cadence_spm", cadence_spm, *CADENCE_RANGE)
-    if heart is None and cadence is None:
-        raise InvalidValue("baseline: give resting_heart_rate, cadence_spm or both")
+    if fall_risk is not None and not isinstance(fall_risk, bool):
+        raise InvalidValue(f"fall_risk: got {fall_risk!r}; give yes or no")
+    if heart is None and cadence is None and fall_risk is None:
+        raise InvalidValue("baseline: give resting_heart_rate, cadence_spm, fall_risk or more")
     row = patient_row(db, actor, code)
     previous = latest_baseline_row(db, row.id)
     if previous is not None:
         heart = previous.resting_heart_rate if heart is None else heart
         cadence = previous.cadence_spm if cadence is None else cadence
+        fall_risk = previous.fall_risk if fall_risk is None else fall_risk
     base = Baseline(patient_id=row.id, resting_heart_rate=heart, cadence_spm=cadence,
-                    recorded_by=actor.username)
+                    fall_risk=fall_risk, recorded_by=actor.username)
     db.add(base)
     db.flush()
     audit.record(db, actor, "create", "baselines", base.id, patient_code=row.code)

@@ -87,6 +87,7 @@ class BaselineView:
     cadence_spm: float | None
     recorded_by: str
     recorded_at: datetime
+    fall_risk: bool | None = None  # None: not recorded
 
 
 @dataclass(frozen=True)

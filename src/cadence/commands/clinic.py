@@ -134,7 +134,7 @@ def patient_show(code: str = typer.Argument(..., help="Patient code.")) -> None:
     if past.baseline is not None:
         b = past.baseline
         lines.append(f"baseline:    resting heart rate {_num(b.resting_heart_rate)} bpm, "
-                     f"cadence {_num(b.cadence_spm)} steps/min")
+                     f"cadence {_num(b.cadence_spm)} steps/min, fall risk {_risk(b.fall_risk)}")
     for fav in past.favourites:
         lines.append(f"favourite:   {fav.title or '(untitled)'} ({fav.suffix})")
     for s in past.sessions:
@@ -271,21 +271,28 @@ def patient_baseline(
                                             help="Resting heart rate, beats/min (30-220)."),
     cadence_spm: float | None = typer.Option(None, "--cadence",
                                              help="Walking cadence, steps/min (30-200)."),
+    fall_risk: bool | None = typer.Option(None, "--fall-risk/--no-fall-risk",
+                                          help="At risk of falling: gait never raises the tempo."),
 ) -> None:
-    """Record a baseline (resting heart rate, walking cadence); without options, show it."""
+    """Record a baseline (resting heart rate, walking cadence, fall risk); without options,
+    show it."""
     from cadence.clinic import patients
 
     with _transaction() as (db, actor):
-        if heart_rate is None and cadence_spm is None:
+        if heart_rate is None and cadence_spm is None and fall_risk is None:
             view = patients.get_baseline(db, actor, code)
         else:
             view = patients.set_baseline(db, actor, code, resting_heart_rate=heart_rate,
-                                         cadence_spm=cadence_spm)
+                                         cadence_spm=cadence_spm, fall_risk=fall_risk)
     if view is None:
         typer.echo(f"{code}: no baseline recorded")
         return
     typer.echo(f"{view.patient_code}: resting heart rate {_num(view.resting_heart_rate)} bpm, "
-               f"cadence {_num(view.cadence_spm)} steps/min")
+               f"cadence {_num(view.cadence_spm)} steps/min, fall risk {_risk(view.fall_risk)}")
+
+
+def _risk(value: bool | None) -> str:
+    return "not recorded" if value is None else ("yes" if value else "no")
 
 
 # --- feedback and outcomes ---------------------------------------------------------------

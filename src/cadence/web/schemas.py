@@ -140,6 +140,7 @@ class ConsentOut(Out):
 class BaselineIn(In):
     resting_heart_rate: float | None = Field(default=None, ge=30, le=220)
     cadence_spm: float | None = Field(default=None, ge=30, le=200)
+    fall_risk: bool | None = None
 
 
 class PreferencesIn(In):

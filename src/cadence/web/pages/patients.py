@@ -129,16 +129,22 @@ def baseline(
     state: State,
     resting_heart_rate: Annotated[str, Form()] = "",
     cadence_spm: Annotated[str, Form()] = "",
+    fall_risk: Annotated[str, Form()] = "",
 ) -> Response:
     errors = FormErrors()
     hr = errors.number("resting_heart_rate", resting_heart_rate, 30, 220, "Resting heart rate")
     spm = errors.number("cadence_spm", cadence_spm, 30, 200, "Cadence")
-    if not errors and hr is None and spm is None:
-        errors["resting_heart_rate"] = "give a heart rate, a cadence, or both"
+    risk = {"yes": True, "no": False}.get(fall_risk)
+    if fall_risk not in ("", "yes", "no"):
+        errors["fall_risk"] = "choose yes, no or not recorded"
+    if not errors and hr is None and spm is None and risk is None:
+        errors["resting_heart_rate"] = "give a heart rate, a cadence or the fall risk"
     if errors:
-        form = {"resting_heart_rate": resting_heart_rate, "cadence_spm": cadence_spm}
+        form = {"resting_heart_rate": resting_heart_rate, "cadence_spm": cadence_spm,
+                "fall_risk": fall_risk}
         return _profile(request, caller, db, state, code, errors, form, 422)
-    patients.set_baseline(db, caller.actor, code, resting_heart_rate=hr, cadence_spm=spm)
+    patients.set_baseline(db, caller.actor, code, resting_heart_rate=hr, cadence_spm=spm,
+                          fall_risk=risk)
     return redirect(f"/patients/{code}", state, "Baseline recorded.")
 
 
