@@ -180,6 +180,7 @@ def test_baselines_keep_history(clinic: Clinic, therapist: Actor, patient: Patie
         assert (risky.resting_heart_rate, risky.cadence_spm, risky.fall_risk) == (72, 96, True)
         later = patients.set_baseline(db, therapist, patient.code, cadence_spm=90)
         assert later.fall_risk is True  # carried over like the other values
-        assert patients.set_baseline(db, therapist, patient.code, fall_risk=False).fall_risk is False
+        cleared = patients.set_baseline(db, therapist, patient.code, fall_risk=False)
+        assert cleared.fall_risk is False
         with pytest.raises(InvalidValue, match="fall_risk: got 'maybe'"):
             patients.set_baseline(db, therapist, patient.code, fall_risk="maybe")  # type: ignore[arg-type]
