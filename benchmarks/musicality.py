@@ -39,6 +39,7 @@ from cadence.evaluation.musicality.report import markdown
 from cadence.therapy import GOALS, Prescription
 from cadence.therapy.goals import GOAL_STYLES
 from cadence.therapy.session import run_session
+from cadence.therapy.session_plan import SessionPlan
 
 GOAL_INPUTS: dict[str, dict[str, Any]] = {
     "gait": {"cadence_spm": 100.0},
@@ -115,7 +116,7 @@ def run_sessions(
         for seed in range(seeds):
             bar.update(task, description=f"session {goal} seed {seed}")
             p = Prescription.for_goal(goal, minutes, seed=seed, **GOAL_INPUTS.get(goal, {}))
-            run_session(p, out / f"{goal}-{seed}", model=model)
+            run_session(SessionPlan.of(p, model=model), out / f"{goal}-{seed}")
             bar.advance(task)
 
 

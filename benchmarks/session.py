@@ -24,6 +24,7 @@ import symusic
 from cadence.render import audio
 from cadence.therapy import GOALS, Prescription
 from cadence.therapy.session import run_session
+from cadence.therapy.session_plan import SessionPlan
 
 GOAL_INPUTS = {"gait": {"cadence_spm": 100.0}, "anxiety": {"heart_rate": 95.0}}
 
@@ -63,7 +64,7 @@ def speed(minutes: float, model: str | None) -> dict:
         p = Prescription.for_goal("sleep", minutes, seed=0)
         cpu0 = _cpu()
         start = time.perf_counter()
-        result = run_session(p, Path(tmp), model=model)
+        result = run_session(SessionPlan.of(p, model=model), Path(tmp))
         total = time.perf_counter() - start
         cpu1 = _cpu()
     music_s = result.report["duration_s"]
@@ -91,7 +92,7 @@ def adherence(seeds: int, minutes: float, model: str | None) -> dict:
         for goal in GOALS:
             for seed in range(seeds):
                 p = Prescription.for_goal(goal, minutes, seed=seed, **GOAL_INPUTS.get(goal, {}))
-                r = run_session(p, Path(tmp) / f"{goal}-{seed}", model=model).report
+                r = run_session(SessionPlan.of(p, model=model), Path(tmp) / f"{goal}-{seed}").report
                 worst["sessions"] += 1
                 worst["max_tempo_deviation_bpm"] = max(
                     worst["max_tempo_deviation_bpm"], r["max_tempo_deviation_bpm"]

@@ -21,8 +21,8 @@ from cadence.clinic import feedback, history, patients, sessions
 from cadence.clinic.actors import Actor
 from cadence.clinic.config import ClinicConfig
 from cadence.clinic.db import open_clinic
-from cadence.commands.personal import plan_patient_session, played_variant
-from cadence.therapy.preferences import prescribe
+from cadence.clinic.planning import plan_for_patient
+from cadence.therapy.request import SessionRequest
 
 CODE = "P-E2E234"
 
@@ -118,12 +118,13 @@ def test_feedback_ratings_steer_the_next_suggestion(home: Path, tmp_path: Path) 
         patients.add_patient(db, actor, name="Bo Example", code=CODE)
         patients.record_consent(db, actor, CODE, given=True)
 
+    def plan(goal: str, seed: int, **inputs: str):  # type: ignore[no-untyped-def]
+        request = SessionRequest(goal, 1.0, inputs, seed=seed, patient=CODE)
+        with clinic.session() as db:
+            return plan_for_patient(db, actor, clinic.config, request)
+
     def suggestions() -> list[str]:
-        modes = []
-        for seed in range(20):
-            plan = plan_patient_session(clinic, CODE, "pain", {}, seed=seed, primer=None)
-            modes.append(plan.variant["mode"])
-        return modes
+        return [plan("pain", seed).variant["mode"] for seed in range(20)]
 
     before = suggestions()
     assert 3 <= before.count("minor") <= 17  # no history: both modes are tried
@@ -140,9 +141,9 @@ def test_feedback_ratings_steer_the_next_suggestion(home: Path, tmp_path: Path) 
     assert after.count("minor") >= 18, after
     # A clinician's explicit choice wins, even where the goal does not vary it (sleep stays
     # major by default), and the recorded variant is what was played.
-    plan = plan_patient_session(clinic, CODE, "sleep", {"mode": "minor"}, seed=0, primer=None)
-    played = played_variant(plan.variant, prescribe("sleep", 1.0, plan.variant, **plan.kwargs))
-    assert played["mode"] == "minor" and plan.variant["mode"] == "major"
+    chosen = plan("sleep", 0, mode="minor")
+    assert chosen.variant["mode"] == "minor" and chosen.prescription.mode == "minor"
+    assert plan("sleep", 0).variant["mode"] == "major"
 
 
 def test_analyze_audio_command(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from cadence.errors import CadenceError
 from cadence.therapy import Prescription
 from cadence.therapy.goals import GOALS, LUFS_CAP
 from cadence.therapy.session import run_session
+from cadence.therapy.session_plan import SessionPlan
 from tests.reliability.conftest import NOTTINGHAM_ABC, NOTTINGHAM_MIDI, write_report
 
 pytestmark = pytest.mark.skipif(
@@ -118,7 +119,7 @@ def check_session(p: Prescription, primer_kind: str, model: Path, folder: Path) 
     out = folder / "out"
     shutil.rmtree(out, ignore_errors=True)
     primer = _primer(primer_kind, folder)
-    run_session(p, out, model=model, primer=primer, svg_pages=1)
+    run_session(SessionPlan.of(p, model=model, primer=primer), out, svg_pages=1)
     lufs, peak = measure(out / "session.wav")
     note(f"goal={p.goal} target={p.target_lufs:.2f} LUFS measured={lufs:.3f} peak={peak:.3f}")
     MEASURED.append(
@@ -190,5 +191,5 @@ def test_a_meter_the_model_cannot_write_is_refused_before_anything_is_written(
     in generation."""
     p = Prescription.for_goal("sleep", 0.1, meter=(7, 8))
     with pytest.raises(CadenceError, match="meter: got 7/8"):
-        run_session(p, tmp_path / "out", model=tiny_model)
+        run_session(SessionPlan.of(p, model=tiny_model), tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -16,6 +16,7 @@ import symusic
 
 from cadence.therapy import Prescription
 from cadence.therapy.session import run_session
+from cadence.therapy.session_plan import SessionPlan
 
 HAVE_AUDIO = shutil.which("fluidsynth") is not None
 
@@ -32,7 +33,7 @@ def test_session_writes_every_file_and_holds_the_prescription(
 ) -> None:
     extra = {"cadence_spm": 100.0} if goal == "gait" else {}
     p = Prescription.for_goal(goal, 1.0, seed=3, **extra)
-    result = run_session(p, tmp_path, model=tiny_model)
+    result = run_session(SessionPlan.of(p, model=tiny_model), tmp_path)
     names = {f.name for f in tmp_path.iterdir()}
     expected = {
         "session.mid",
@@ -143,7 +144,7 @@ def test_unreadable_primer_is_rejected(tmp_path: Path, tiny_model: Path) -> None
 
 def test_primer_tune_returns_as_the_theme(tmp_path: Path, tiny_model: Path, abc_file: Path) -> None:
     p = Prescription.for_goal("cognition", 1.0, seed=0, key="G")
-    run_session(p, tmp_path, model=tiny_model, primer=abc_file, primer_mode="vary")
+    run_session(SessionPlan.of(p, model=tiny_model, primer=abc_file), tmp_path)
     midi = symusic.Score(str(tmp_path / "session.mid"))
     melody = next(t for t in midi.tracks if t.name == "melody")
     # The ABC tune opens G A B c (in G): its first melody pitches come back (in the scale).
@@ -242,7 +243,9 @@ def test_audio_segments_render_while_composing_and_are_reused(
     monkeypatch.setattr(chunks.SegmentRenderer, "submit", submit)
     monkeypatch.setattr(chunks, "SEGMENT_S", 8.0)  # a 1-minute session in several segments
     p = Prescription.for_goal("anxiety", 1.0, seed=5)
-    result = run_session(p, tmp_path, model=tiny_model, on_stage=lambda s: stage.__setitem__(0, s))
+    result = run_session(
+        SessionPlan.of(p, model=tiny_model), tmp_path, on_stage=lambda s: stage.__setitem__(0, s)
+    )
     (segs,) = final
     assert len(segs) >= 4
     assert len(renders) == len(submitted) == len(segs)  # each segment rendered once

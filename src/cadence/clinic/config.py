@@ -47,6 +47,11 @@ class ClinicConfig:
     def files_dir(self) -> Path:
         return self.home / "files"
 
+    def adapter_dir(self, code: str) -> Path:
+        """Where patient ``code``'s fine-tuned adapter lives (``adapter.safetensors`` and
+        ``adapter.json``, written by ``cadence finetune``)."""
+        return self.home / "adapters" / code
+
     @property
     def key_file(self) -> Path:
         return self.home / "secret.key"

@@ -1,5 +1,5 @@
-"""Personalisation commands: `cadence finetune`, `cadence report`, `cadence analyze-audio`, and
-the patient half of `cadence session --patient ID`.
+"""Personalisation commands: `cadence finetune`, `cadence report` and `cadence analyze-audio`
+(`cadence session --patient ID` plans through ``clinic/planning.py``).
 
 They run as the machine's operator (``Actor.system()``) on the clinic in ``CADENCE_HOME`` /
 ``CADENCE_DATABASE_URL`` (:meth:`ClinicConfig.from_env`). A patient's fine-tuned adapter lives
@@ -9,30 +9,18 @@ in ``<CADENCE_HOME>/adapters/<code>/`` (``adapter.safetensors`` + ``adapter.json
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cadence.commands.ui import adherence_summary, console
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 
 if TYPE_CHECKING:
     from cadence.clinic.db import Clinic
-    from cadence.clinic.views import FileView, PatientHistory
-    from cadence.therapy.prescription import Prescription
-
-SYMBOLIC_SUFFIXES = (".mid", ".midi", ".abc", ".xml", ".musicxml", ".mxl", ".krn")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-# Session output kinds as the clinic names them (docs/dev/clinic-services.md).
-FILE_KINDS = {"midi": "mid", "plan": "png"}
 
 
 def _clinic() -> Clinic:
@@ -40,34 +28,6 @@ def _clinic() -> Clinic:
     from cadence.clinic.db import open_clinic
 
     return open_clinic(ClinicConfig.from_env())
-
-
-def adapter_dir(home: Path, code: str) -> Path:
-    """Where patient ``code``'s fine-tuned adapter lives."""
-    return Path(home) / "adapters" / code
-
-
-def _history(clinic: Clinic, code: str, *, need_consent: bool) -> PatientHistory:
-    from cadence.clinic.actors import Actor
-    from cadence.clinic.errors import ConsentRequired
-    from cadence.clinic.history import patient_history
-    from cadence.clinic.patients import get_patient
-
-    actor = Actor.system()
-    with clinic.session() as db:
-        if need_consent and not get_patient(db, actor, code).consent:
-            raise ConsentRequired(
-                f"patient {code} has not consented to sessions; record consent first"
-            )
-        return patient_history(db, actor, code)
-
-
-def _symbolic(favourites: tuple[FileView, ...]) -> list[FileView]:
-    return [f for f in favourites if f.suffix.lower() in SYMBOLIC_SUFFIXES]
-
-
-def _audio(favourites: tuple[FileView, ...]) -> list[FileView]:
-    return [f for f in favourites if f.suffix.lower() in AUDIO_SUFFIXES]
 
 
 # ---- cadence finetune ------------------------------------------------------------------------
@@ -82,10 +42,12 @@ def finetune(
 ) -> None:
     """Adapt the model to the patient's favourite tunes (MIDI, ABC, MusicXML) with a small
     adapter, kept for `cadence session --patient`."""
+    from cadence.clinic.actors import Actor
+    from cadence.clinic.planning import session_history
     from cadence.models import Model
     from cadence.models.shipped import resolve_model_dir
     from cadence.music.bounded import load_score_within
-    from cadence.music.formats import LOADING_ERRORS
+    from cadence.music.formats import LOADING_ERRORS, SUPPORTED_SUFFIXES
     from cadence.training.finetune import (
         anchor_tokens,
         encode_tunes,
@@ -94,8 +56,9 @@ def finetune(
     from cadence.training.finetune import finetune as run_finetune
 
     clinic = _clinic()
-    history = _history(clinic, patient, need_consent=True)
-    tunes_files = _symbolic(history.favourites)
+    with clinic.session() as db:
+        history = session_history(db, Actor.system(), patient)
+    tunes_files = [f for f in history.favourites if f.suffix.lower() in SUPPORTED_SUFFIXES]
     if not tunes_files:
         raise CadenceError(
             f"patient {history.code} has no favourite tunes as MIDI, ABC or MusicXML to "
@@ -135,7 +98,7 @@ def finetune(
             "favourites": [f.sha256 for f in tunes_files],
         }
     )
-    out = adapter.save(adapter_dir(clinic.config.home, history.code))
+    out = adapter.save(clinic.config.adapter_dir(history.code))
     m = adapter.meta
     typer.echo(
         f"{history.code}: {len(tunes)} tunes, {m['tokens']} tokens; NLL {m['nll_before']:.3f} -> "
@@ -209,178 +172,3 @@ def analyze_audio(
         f"(correlation {a.key_correlation:.2f}), loudness {a.loudness_lufs:.1f} LUFS, "
         f"RMS {a.rms_dbfs:.1f} dBFS, {a.onsets_per_beat:.2f} onsets/beat, arousal {a.arousal:+.2f}"
     )
-
-
-# ---- cadence session --patient ---------------------------------------------------------------
-@dataclass
-class PatientPlan:
-    """What the patient's records add to a session."""
-
-    code: str
-    variant: dict[str, Any]
-    kwargs: dict[str, Any]
-    primer: Path | None
-    adapter: Path | None
-    notes: list[str]
-
-
-def plan_patient_session(
-    clinic: Clinic,
-    code: str,
-    goal: str,
-    kwargs: dict[str, Any],
-    *,
-    seed: int,
-    primer: Path | None,
-) -> PatientPlan:
-    """Read the history (consent required), let the preference model suggest a variant, and
-    gather the favourite-song seeds, the primer (cognition) and the adapter."""
-    import numpy as np
-
-    from cadence.music.audio_analysis import analyze_audio as run_analysis
-    from cadence.music.audio_analysis import prescription_seeds
-    from cadence.therapy.instruments import parse_instrument, parse_key
-    from cadence.therapy.preferences import (
-        FIXED_MODE,
-        PreferenceModel,
-        favourite_kwargs,
-        known_instruments,
-    )
-
-    history = _history(clinic, code, need_consent=True)
-    prefs = history.preferences
-    liked = known_instruments(prefs.liked_instruments) if prefs else ()
-    disliked = known_instruments(prefs.disliked_instruments) if prefs else ()
-    model = PreferenceModel.from_history(
-        history.sessions, liked_instruments=liked, disliked_instruments=disliked
-    )
-    notes: list[str] = []
-    kwargs = dict(kwargs)
-    if goal == "cognition" and kwargs.get("birth_year") is None and history.birth_year:
-        kwargs["birth_year"] = history.birth_year
-    if goal == "gait" and kwargs.get("cadence_spm") is None and history.baseline:
-        kwargs["cadence_spm"] = history.baseline.cadence_spm
-    audio = _audio(history.favourites)
-    if audio:
-        try:
-            seeds = prescription_seeds(run_analysis(audio[0].path))
-        except CadenceError:
-            notes.append("favourite song unreadable, not used")  # never blocks a session
-        else:
-            for name, value in favourite_kwargs(goal, seeds).items():
-                if kwargs.get(name) is None:
-                    kwargs[name] = value
-            notes.append(f"favourite song: {seeds['key']}, {seeds['tempo_bpm']:.0f} BPM")
-    fixed: dict[str, Any] = {}
-    if kwargs.get("instrument") is not None:
-        fixed["instrument"] = parse_instrument(kwargs["instrument"])
-    key_mode = parse_key(kwargs["key"])[1] if kwargs.get("key") is not None else None
-    if (kwargs.get("mode") is not None or key_mode is not None) and goal not in FIXED_MODE:
-        fixed["mode"] = kwargs.get("mode") or key_mode
-    if goal == "gait" and kwargs.get("gait_target") is not None:
-        fixed["tempo_offset"] = 0.0  # the clinician set the RAS target
-    rng = np.random.default_rng([seed, len(history.sessions)])
-    variant = model.suggest(goal, rng, fall_risk=bool(kwargs.get("fall_risk")), fixed=fixed)
-    if primer is None and goal == "cognition":
-        tunes = _symbolic(history.favourites)
-        if tunes:
-            primer = tunes[0].path
-            notes.append("primer: the patient's favourite tune")
-    adapter = adapter_dir(clinic.config.home, history.code)
-    return PatientPlan(
-        code=history.code,
-        variant=variant,
-        kwargs=kwargs,
-        primer=primer,
-        adapter=adapter if (adapter / "adapter.json").is_file() else None,
-        notes=notes,
-    )
-
-
-def played_variant(variant: dict[str, Any], prescription: Prescription) -> dict[str, Any]:
-    """The variant as played: the clinician's explicit instrument or mode (which win over the
-    suggestion) replace the suggested ones, so the learner learns from what the patient heard."""
-    return {**variant, "instrument": prescription.programs["melody"], "mode": prescription.mode}
-
-
-@contextmanager
-def model_for(model: str | None, adapter: Path | None) -> Iterator[tuple[str | None, str | None]]:
-    """(model to run, note): the base model, or a temporary checkpoint with the patient's
-    adapter merged when it was made for this base model."""
-    if adapter is None:
-        yield model, None
-        return
-    from cadence.models.shipped import resolve_model_dir
-    from cadence.training.finetune import Adapter, adapted_checkpoint, weights_hash
-
-    base = resolve_model_dir(model)
-    meta = Adapter.load(adapter).meta
-    if meta.get("base_sha256") != weights_hash(base):
-        yield model, f"the patient's adapter was made for another model; not used with {base}"
-        return
-    with tempfile.TemporaryDirectory(prefix="cadence-adapted-") as tmp:
-        merged = adapted_checkpoint(base, adapter, Path(tmp) / "model")
-        yield str(merged), None
-
-
-def patient_session(
-    code: str,
-    goal: str,
-    minutes: float,
-    out: Path,
-    kwargs: dict[str, Any],
-    *,
-    seed: int,
-    model: str | None,
-    primer: Path | None,
-    run_kwargs: dict[str, Any],
-) -> None:
-    """`cadence session --patient ID`: personalise, run, record, print the session id."""
-    from cadence.clinic.actors import Actor
-    from cadence.clinic.sessions import record_session
-    from cadence.models.shipped import resolve_model_dir
-    from cadence.therapy.preferences import prescribe
-    from cadence.therapy.session import run_session
-
-    clinic = _clinic()
-    plan = plan_patient_session(clinic, code, goal, kwargs, seed=seed, primer=primer)
-    prescription = prescribe(goal, minutes, plan.variant, seed=seed, **plan.kwargs)
-    plan.variant = played_variant(plan.variant, prescription)
-    with model_for(model, plan.adapter) as (run_model, warning), _progress() as bar:
-        if warning:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-        task = bar.add_task("compose", total=len(prescription.bars))
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = run_session(
-            prescription, out, model=run_model, primer=plan.primer, on_bar=update, **run_kwargs
-        )
-    report = dict(result.report)
-    report["model"] = str(resolve_model_dir(model))
-    report["adapter"] = bool(plan.adapter) and warning is None
-    report["variant"] = plan.variant
-    result.files["report"].write_text(json.dumps(report, indent=2))
-    files = {FILE_KINDS.get(kind, kind): path for kind, path in result.files.items()}
-    with clinic.session() as db:
-        view = record_session(
-            db,
-            Actor.system(),
-            plan.code,
-            goal=goal,
-            prescription=prescription.to_dict(),
-            files=files,
-            report=report,
-            variant=plan.variant,
-        )
-    for w in result.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
-    v = plan.variant
-    typer.echo(
-        f"{goal} for {plan.code}: {adherence_summary(report, prescription.target_lufs)}; variant "
-        f"instrument {v['instrument']}, tempo {v['tempo_offset']:+.0%}, {v['mode']}, density "
-        f"x{v['density']:g}{'; fine-tuned model' if report['adapter'] else ''}"
-        f"{''.join('; ' + n for n in plan.notes)}; files in {out}"
-    )
-    typer.echo(f"session {view.id}")

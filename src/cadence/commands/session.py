@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -10,6 +12,11 @@ from cadence.commands.ui import adherence_summary, console
 from cadence.commands.ui import progress as _progress
 from cadence.errors import CadenceError
 from cadence.generation.sampling_config import DEFAULT_SAMPLING
+from cadence.therapy.request import AUDIO_FORMATS, FIELDS, Input
+
+if TYPE_CHECKING:
+    from cadence.therapy.session import SessionResult
+    from cadence.therapy.session_plan import SessionPlan
 
 
 def _sampling(temperature: float, top_k: int, top_p: float):  # type: ignore[no-untyped-def]
@@ -21,102 +28,99 @@ def _sampling(temperature: float, top_k: int, top_p: float):  # type: ignore[no-
         raise CadenceError(str(err)) from None
 
 
-def session(
-    goal: str = typer.Option(..., "--goal", help="sleep, anxiety, mood, gait, cognition or pain."),
-    minutes: float = typer.Option(..., "--minutes", help="Session length, 0 < N <= 180."),
-    out: Path = typer.Option(..., "--out", help="Folder for the session's files."),
-    cadence: float | None = typer.Option(
-        None, "--cadence", help="Gait: walking cadence, steps/min."
-    ),
-    heart_rate: float | None = typer.Option(
-        None, "--heart-rate", help="Start state: heart rate, BPM."
-    ),
-    arousal: float | None = typer.Option(
-        None, "--arousal", help="Start (or, for pain, preferred) arousal, -1..1."
-    ),
-    valence: float | None = typer.Option(
-        None, "--valence", help="Start (or preferred) valence, -1..1."
-    ),
-    key: str | None = typer.Option(None, "--key", help="Key, e.g. C, F#, Bb, 'A minor'."),
-    mode: str | None = typer.Option(None, "--mode", help="major or minor."),
-    instrument: str | None = typer.Option(
-        None, "--instrument", help="Melody instrument: GM name or 0-127."
-    ),
-    fall_risk: bool = typer.Option(False, "--fall-risk", help="Gait: never raise the tempo."),
-    gait_step: float | None = typer.Option(
-        None, "--gait-step", help="Gait: tempo step, 0.05-0.10."
-    ),
-    gait_target: float | None = typer.Option(
-        None, "--gait-target", help="Gait: final change, e.g. 0.10."
-    ),
-    breathing_rate: float | None = typer.Option(
-        None, "--breathing-rate", help="Resting breaths/min."
-    ),
-    birth_year: int | None = typer.Option(
-        None, "--birth-year", help="Cognition: the patient's birth year."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same music."),
-    model: str | None = typer.Option(
-        None, "--model", help="Checkpoint folder, or lstm / transformer."
-    ),
-    primer: Path | None = typer.Option(
-        None, "--primer", help="A favourite tune (MIDI, ABC, MusicXML)."
-    ),
-    primer_mode: str = typer.Option("vary", "--primer-mode", help="vary (theme) or continue."),
-    patient: str | None = typer.Option(None, "--patient", help="Patient code (clinic records)."),
-    temperature: float = typer.Option(DEFAULT_SAMPLING.temperature, "--temperature"),
-    top_k: int = typer.Option(DEFAULT_SAMPLING.top_k, "--top-k"),
-    top_p: float = typer.Option(DEFAULT_SAMPLING.top_p, "--top-p"),
-    audio_format: list[str] = typer.Option(
-        ["wav"], "--format", help="Audio: wav, flac, ogg (repeatable)."
-    ),
-) -> None:
+RUN_OPTIONS = (
+    ("out", Path, typer.Option(..., "--out", help="Folder for the session's files.")),
+    ("model", str | None,
+     typer.Option(None, "--model", help="Checkpoint folder, or lstm / transformer.")),
+    ("primer", Path | None,
+     typer.Option(None, "--primer", help="A favourite tune (MIDI, ABC, MusicXML).")),
+    ("patient", str | None, typer.Option(
+        None, "--patient", help="Patient code: personalised from the clinic records.")),
+    ("audio_format", list[str], typer.Option(
+        ["wav"], "--format", help=f"Audio: {', '.join(AUDIO_FORMATS)} (repeatable).")),
+)  # fmt: skip
+_TYPES = {"number": float, "int": int, "text": str, "choice": str}
+
+
+def _option(f: Input) -> tuple[Any, Any]:
+    """(annotation, typer.Option) of one request field: its flag, help, unit and bounds."""
+    detail = "; ".join(x for x in (f.help, f.bounds) if x)
+    text = f"{f.label}{' (' + f.unit + ')' if f.unit else ''}: {detail}."
+    if f.kind == "bool":
+        return bool, typer.Option(False, f.option, help=text)
+    required = f.name in ("goal", "minutes")
+    default = ... if required else f.default
+    kind = _TYPES[f.kind]
+    return (kind if required or default is not None else kind | None), typer.Option(
+        default, f.option, help=text
+    )
+
+
+def session(**given: Any) -> None:
     """Compose, render and measure one therapy session (the main job)."""
-    from cadence.therapy import Prescription
+    from cadence.therapy.personalise import plan_session
+    from cadence.therapy.request import SessionRequest
+
+    values = {f.name: given[f.name] for f in FIELDS if given.get(f.name) not in (None, False)}
+    request = SessionRequest.from_values(
+        values, primer=given["primer"], formats=tuple(given["audio_format"]),
+        patient=given["patient"], model=given["model"],
+    )  # fmt: skip
+    if request.patient is None:
+        plan = plan_session(request)
+        result = _run(plan, given["out"])
+    else:  # personalised from the clinic records, and recorded there
+        from cadence.clinic.actors import Actor
+        from cadence.clinic.config import ClinicConfig
+        from cadence.clinic.db import open_clinic
+        from cadence.clinic.planning import plan_for_patient, record_planned
+
+        clinic = open_clinic(ClinicConfig.from_env())
+        with clinic.session() as db:
+            plan = plan_for_patient(db, Actor.system(), clinic.config, request)
+        result = _run(plan, given["out"])
+        with clinic.session() as db:
+            view = record_planned(db, Actor.system(), plan, result)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    summary = adherence_summary(result.report, plan.prescription.target_lufs)
+    typer.echo(f"{request.goal}: {summary}; files in {given['out']}")
+    if request.patient is not None:
+        v = plan.variant or {}
+        typer.echo(
+            f"{plan.patient}: variant instrument {v['instrument']}, tempo "
+            f"{v['tempo_offset']:+.0%}, {v['mode']}, density x{v['density']:g} "
+            f"({plan.reason}){'; fine-tuned model' if result.report.get('adapter') else ''}"
+            f"{''.join('; ' + n for n in plan.notes)}"
+        )
+        typer.echo(f"session {view.id}")
+
+
+def _signature() -> inspect.Signature:
+    """session's parameters: every field of therapy/request.py's FIELDS (its CLI option, help,
+    unit and bounds), then how to run it."""
+    params = []
+    for f in FIELDS:
+        annotation, option = _option(f)
+        params.append(inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation))
+    for name, annotation, option in RUN_OPTIONS:
+        params.append(inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation))
+    return inspect.Signature(params)  # fmt: skip
+
+
+session.__signature__ = _signature()  # type: ignore[attr-defined]
+session.__annotations__ = {p.name: p.annotation for p in session.__signature__.parameters.values()}
+
+
+def _run(plan: SessionPlan, out: Path) -> SessionResult:
+    """run_session with a progress bar: composing bar by bar, then rendering and measuring."""
     from cadence.therapy.session import run_session
 
-    if primer_mode not in ("vary", "continue"):
-        raise CadenceError(f"--primer-mode must be 'vary' or 'continue', got {primer_mode!r}")
-    if patient is not None:  # personalised from the clinic records (commands/personal.py)
-        from cadence.commands.personal import patient_session
-
-        options = {
-            "cadence_spm": cadence, "heart_rate": heart_rate, "arousal": arousal,
-            "valence": valence, "key": key, "mode": mode, "instrument": instrument,
-            "fall_risk": fall_risk, "gait_step": gait_step, "gait_target": gait_target,
-            "breathing_rate": breathing_rate, "birth_year": birth_year,
-        }  # fmt: skip
-        run = {
-            "primer_mode": primer_mode,
-            "sampling": _sampling(temperature, top_k, top_p),
-            "formats": tuple(audio_format),
-        }
-        patient_session(
-            patient, goal, minutes, out, options, seed=seed, model=model, primer=primer,
-            run_kwargs=run,
-        )  # fmt: skip
-        return
-    prescription = Prescription.for_goal(
-        goal,
-        minutes,
-        cadence_spm=cadence,
-        heart_rate=heart_rate,
-        arousal=arousal,
-        valence=valence,
-        key=key,
-        mode=mode,
-        instrument=instrument,
-        fall_risk=fall_risk,
-        seed=seed,
-        gait_step=gait_step,
-        gait_target=gait_target,
-        breathing_rate=breathing_rate,
-        birth_year=birth_year,
-    )
-    sampling = _sampling(temperature, top_k, top_p)
     stages = {"render": "render audio and score", "measure": "measure adherence"}
     with _progress() as bar:
-        task = bar.add_task("compose", total=len(prescription.bars))
+        task = bar.add_task("compose", total=len(plan.prescription.bars))
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -126,21 +130,7 @@ def session(
             bar.update(task, visible=False)
             task = bar.add_task(stages.get(name, name), total=None)
 
-        result = run_session(
-            prescription,
-            out,
-            model=model,
-            primer=primer,
-            primer_mode=primer_mode,
-            sampling=sampling,
-            formats=tuple(audio_format),
-            on_bar=update,
-            on_stage=stage,
-        )
-    for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    summary = adherence_summary(result.report, prescription.target_lufs)
-    typer.echo(f"{goal}: {summary}; files in {out}")
+        return run_session(plan, out, on_bar=update, on_stage=stage)
 
 
 def generate(

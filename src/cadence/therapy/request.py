@@ -68,7 +68,9 @@ class Input:
             return " or ".join(self.choices)
         if self.low is None or self.high is None:
             return ""
-        return f"{self.low:g}-{self.high:g}{' ' + self.unit if self.unit else ''}"
+        low, high = (f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+                     for x in (self.low, self.high))  # fmt: skip
+        return f"{low} to {high}{' ' + self.unit if self.unit else ''}"
 
     def check(self, value: Any) -> Any:
         """``value`` as this input's type, or FieldError naming the input."""

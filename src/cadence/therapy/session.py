@@ -1,41 +1,41 @@
-"""The session pipeline: prescription → plan → generation → render → evaluation.
+"""The session pipeline: plan → generation → render → evaluation.
 
-``run_session`` writes, into one folder:
+``run_session(plan, out)`` is the one path from a :class:`~cadence.therapy.session_plan.
+SessionPlan` to a finished folder, for the CLI, the API and the web. It writes:
 ``session.mid``, ``session.wav`` (and FLAC/OGG on request), ``session.musicxml``,
 ``session.svg`` (first pages), ``prescription.json``, ``plan.png`` (planned and measured tempo
-and arousal) and ``report.json`` (adherence measured from the written files).
+and arousal) and ``report.json`` (adherence measured from the written files, with the plan's
+patient variant and notes), written once. Rendering itself lives in ``render/``: the audio
+behind :class:`~cadence.render.segments.SegmentedAudio`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import symusic
 
 from cadence.errors import CadenceError
 from cadence.evaluation import adherence
 from cadence.generation.form import section_starts
-from cadence.generation.generator import generate
+from cadence.generation.generator import GenerationResult, generate
 from cadence.generation.plan import ControlPlan
-from cadence.generation.sampling import SamplingConfig
 from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
 from cadence.music.bounded import load_score_within
 from cadence.music.formats import LOADING_ERRORS
-from cadence.render import arrange, audio, chunks, midi, plot, score
+from cadence.render import arrange, midi, plot, score
+from cadence.render.segments import Mastering, SegmentedAudio
 from cadence.therapy.prescription import Prescription
 from cadence.therapy.primer import encode_primer
-
-log = logging.getLogger(__name__)
-AUDIO_FORMATS = ("wav", "flac", "ogg")
-SAMPLE_RATE = 44100
+from cadence.therapy.session_plan import SessionPlan
 
 
 @dataclass
@@ -66,135 +66,75 @@ def load_primer(path: str | Path | None) -> symusic.Score | None:
     return primer
 
 
-class _AudioPipeline:
-    """Renders the session's audio in segments, starting while the model still composes.
-
-    Segments are whole groups of bars (about :data:`chunks.SEGMENT_S` seconds). While the
-    model composes (one core), finished segments render one at a time on the other core;
-    afterwards the rest render in parallel, and :meth:`finish` mixes, fades, normalises and
-    writes the WAV (and FLAC/OGG). Without FluidSynth or a soundfont it does nothing and
-    :attr:`missing` says why.
-    """
-
-    def __init__(self, plan: ControlPlan, prescription: Prescription) -> None:
-        self.plan = plan
-        self.prescription = prescription
-        self.missing: str | None = None
-        self.renderer: chunks.SegmentRenderer | None = None
-        self.bars_per_segment = 0  # 0: nothing to render while composing
-        try:
-            sf2 = audio.find_soundfont()
-            audio.find_fluidsynth()
-        except audio.AudioUnavailable as err:
-            self.missing = str(err)
-            return
-        seconds = plan.bar_seconds()
-        hint = round(sum(seconds) * SAMPLE_RATE)  # the planned length sizes the mix buffer
-        self.renderer = chunks.SegmentRenderer(
-            sample_rate=SAMPLE_RATE, soundfont=sf2, workers=audio.RENDER_WORKERS, frames_hint=hint
-        )
-        self.renderer.set_parallel(1)
-        self.bars_per_segment = max(1, round(chunks.SEGMENT_S / (sum(seconds) / len(seconds))))
-
-    def segments(self, arranged: symusic.Score, final: bool = False) -> list[chunks.Segment]:
-        """Segments of whole bars. ``final``: of the bars after those already submitted, the
-        last two segments' worth are cut into half-length segments, so that the last renders,
-        which run on both cores once composing is over, end closer together (each segment
-        costs a FluidSynth start and a tail, so only the end is cut finer)."""
-        bar = arrange.bar_ticks(arranged, self.plan.meter)
-        n_bars, size = len(self.plan.bars), self.bars_per_segment
-        starts = list(range(0, n_bars, size))
-        if final:
-            sent = self.renderer.submitted() if self.renderer is not None else set()
-            done = max((seg.end for seg in sent), default=0) // bar
-            tail = max(done, n_bars - 2 * size)
-            rest = [*range(done, tail, size), *range(tail, n_bars, max(1, size // 2))]
-            starts = [i for i in starts if i < done] + rest
-        return chunks.segments(arranged, [i * bar for i in starts])
-
-    def on_partial(self, bars_done: int, score: symusic.Score) -> None:
-        """Submit the next segments whose bars, and the bar after, are composed, keeping at most
-        one waiting behind the one rendering: what is left when composing ends is cut finer
-        (segments)."""
-        if self.renderer is None or self.renderer.unfinished() >= 2:
-            return
-        arranged = arrange.arrange(score, self.plan)
-        bar = arrange.bar_ticks(arranged, self.plan.meter)
-        for seg in self.segments(arranged):
-            # A segment waits for the bar after it: that bar's first note cuts a melody note
-            # still sounding at the segment's end (the melody is monophonic).
-            if self.renderer.unfinished() >= 2 or seg.end >= bars_done * bar:
-                break
-            if seg not in self.renderer.submitted():
-                self.renderer.submit(arranged, seg)
-
-    def finish(self, arranged: symusic.Score, out: Path, formats: tuple[str, ...]) -> dict:
-        if self.renderer is None:
-            return {}
-        self.renderer.set_parallel(audio.RENDER_WORKERS)
-        data = self.renderer.mix(
-            arranged, self.segments(arranged, final=True), audio.frames(arranged, SAMPLE_RATE)
-        )
-        wav = out / "session.wav"
-        audio.finish(
-            data,
-            SAMPLE_RATE,
-            wav,
-            target_lufs=self.prescription.target_lufs,
-            fade_in_s=self.prescription.fade_in_s,
-            fade_out_s=self.prescription.fade_out_s,
-        )
-        del data
-        self.renderer.close()  # frees the mix: the measurement reads the WAV into that memory
-        written = {"wav": wav}
-        for fmt in formats:
-            if fmt != "wav":
-                written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
-        return written
-
-    def close(self) -> None:
-        if self.renderer is not None:
-            self.renderer.close()
-
-
 def run_session(
-    prescription: Prescription,
+    plan: SessionPlan,
     out: str | Path,
     *,
-    model: str | Path | None = None,
-    primer: str | Path | None = None,
-    primer_mode: str = "vary",
-    sampling: SamplingConfig | None = None,
-    formats: tuple[str, ...] = ("wav",),
     svg_pages: int = 2,
     on_bar: Callable[[int, int], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> SessionResult:
-    """Run one session; every input is checked before anything is written.
+    """Play ``plan`` into the folder ``out``. Every input is checked before anything is
+    written; a patient adapter that cannot be used falls back to the base model with a
+    warning in the report.
 
     on_bar(done, total) reports composition bar by bar; on_stage("render") and
     on_stage("measure") announce the stages after it (audio, score, then adherence).
     """
-    unknown = [f for f in formats if f not in AUDIO_FORMATS]
-    if unknown:
-        raise CadenceError(f"unknown audio format {unknown[0]!r}; use {', '.join(AUDIO_FORMATS)}")
-    primer_score = load_primer(primer)
-    net = Model.from_pretrained(resolve_model_dir(model))
+    prescription = plan.prescription
+    primer_score = load_primer(plan.primer)
+    base = resolve_model_dir(plan.model)
+    net = Model.from_pretrained(base)
     net.eval()
+    warnings: list[str] = []
+    adapted = _apply_adapter(net, base, plan.adapter, warnings)
     _check_meter(prescription, net)
-    plan = prescription.to_control_plan()
+    control = prescription.to_control_plan()
     primer_ids = encode_primer(net.tokenizer, primer_score) if primer_score is not None else None
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    pipeline = _AudioPipeline(plan, prescription)
+    mastering = Mastering(prescription.target_lufs, prescription.fade_in_s, prescription.fade_out_s)
+    run = _Run(plan, control, net, out, SegmentedAudio(control, mastering), warnings)
+    stage = on_stage or (lambda _stage: None)
     try:
-        return _compose_and_render(
-            prescription, plan, net, model, out, pipeline, primer_ids, primer_mode, sampling,
-            formats, svg_pages, on_bar, on_stage or (lambda _stage: None),
-        )  # fmt: skip
+        result = _compose(run, primer_ids, on_bar)
+        stage("render")
+        files = _render(run, result, svg_pages)
+        stage("measure")
+        report = _measure(run, result, files, {"model": str(base), "adapter": adapted})
     finally:
-        pipeline.close()
+        run.audio.close()
+    return SessionResult(out, files, report, warnings, run.timings)
+
+
+@dataclass
+class _Run:
+    """One session in progress: what its stages share."""
+
+    plan: SessionPlan
+    control: ControlPlan
+    net: Model
+    out: Path
+    audio: SegmentedAudio
+    warnings: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+    midi_figures: dict[str, float] | None = None  # measured while the audio renders
+
+
+def _apply_adapter(net: Model, base: Path, adapter: Path | None, warnings: list[str]) -> bool:
+    """Merge the patient's adapter into ``net``; False, with a warning, when it cannot be used
+    (missing, damaged, or made for other weights): the base model plays instead."""
+    if adapter is None:
+        return False
+    from cadence.training.finetune import Adapter, apply_adapter, weights_hash
+
+    try:
+        apply_adapter(net, Adapter.load(adapter), base_sha256=weights_hash(base))
+    except CadenceError as err:
+        warnings.append(f"the patient's adapter was not used ({err}); the base model played")
+        return False
+    return True
 
 
 def _check_meter(prescription: Prescription, net: Model) -> None:
@@ -208,52 +148,42 @@ def _check_meter(prescription: Prescription, net: Model) -> None:
         )
 
 
-def _compose_and_render(
-    prescription: Prescription,
-    plan: ControlPlan,
-    net: Model,
-    model: str | Path | None,
-    out: Path,
-    pipeline: _AudioPipeline,
-    primer_ids: list[int] | None,
-    primer_mode: str,
-    sampling: SamplingConfig | None,
-    formats: tuple[str, ...],
-    svg_pages: int,
-    on_bar: Callable[[int, int], None] | None,
-    on_stage: Callable[[str], None],
-) -> SessionResult:
-    timings: dict[str, float] = {}
+def _compose(
+    run: _Run, primer_ids: list[int] | None, on_bar: Callable[[int, int], None] | None
+) -> GenerationResult:
     t0 = time.perf_counter()
+    plan = run.plan
     result = generate(
-        net,
-        plan,
-        sampling=sampling,
-        seed=prescription.seed or 0,
+        run.net,
+        run.control,
+        sampling=plan.sampling,
+        seed=plan.prescription.seed or 0,
         primer_ids=primer_ids,
-        primer_mode=primer_mode,
+        primer_mode=plan.primer_mode,
         on_bar=on_bar,
-        on_partial=pipeline.on_partial,
-        partial_bars=pipeline.bars_per_segment,
+        on_partial=run.audio.on_partial,
+        partial_bars=run.audio.bars_per_segment,
     )
-    timings["generate_s"] = time.perf_counter() - t0
-    on_stage("render")
+    run.timings["generate_s"] = time.perf_counter() - t0
+    return result
 
+
+def _render(run: _Run, result: GenerationResult, svg_pages: int) -> dict[str, Path]:
+    """The MIDI, score, plot and audio files. FluidSynth runs in subprocesses, so the score is
+    engraved, and the MIDI file measured and plotted, meanwhile."""
     t0 = time.perf_counter()
+    out, control, prescription = run.out, run.control, run.plan.prescription
     files = {"prescription": out / "prescription.json", "midi": out / "session.mid"}
     files["prescription"].write_text(prescription.to_json())
-    arranged = arrange.arrange(result.score, plan)
+    arranged = arrange.arrange(result.score, control)
     midi.to_midi(arranged, files["midi"])
-    warnings: list[str] = []
     files["musicxml"] = out / "session.musicxml"
     files["svg"] = out / "session.svg"
-    if pipeline.missing:
-        warnings.append(f"no audio: {pipeline.missing}")
-    # FluidSynth runs in subprocesses, so the score is engraved, and the MIDI file measured
-    # and plotted, meanwhile; only the WAV's measurement waits for the audio.
-    n_bars = len(plan.bars)
+    if run.audio.missing:
+        run.warnings.append(f"no audio: {run.audio.missing}")
+    n_bars = len(control.bars)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        audio_job = pool.submit(pipeline.finish, arranged, out, formats)
+        audio_job = pool.submit(run.audio.finish, arranged, out, run.plan.formats)
         score.to_musicxml(
             arranged,
             files["musicxml"],
@@ -261,50 +191,52 @@ def _compose_and_render(
             sections=section_starts(result.sections),
         )
         score.to_svg(files["musicxml"], files["svg"], max_pages=svg_pages)
-        timings["render_score_s"] = time.perf_counter() - t0
-        from_midi = adherence.midi_figures(
-            files["midi"], planned_bpm=[b.tempo_bpm for b in plan.bars], meter=plan.meter,
-            scale_pcs=plan.scale,
+        run.timings["render_score_s"] = time.perf_counter() - t0
+        run.midi_figures = adherence.midi_figures(
+            files["midi"], planned_bpm=[b.tempo_bpm for b in control.bars], meter=control.meter,
+            scale_pcs=control.scale,
         )  # fmt: skip
         files["plan"] = out / "plan.png"
         plot.plot_plan(
             files["plan"],
-            planned_tempo=[b.tempo_bpm for b in plan.bars],
-            planned_arousal=[b.arousal for b in plan.bars],
-            measured_tempo=adherence.tempo_per_bar(files["midi"], n_bars, plan.meter),
-            measured_arousal=adherence.arousal_per_bar(files["midi"], n_bars, plan.meter),
-            bar_seconds=plan.bar_seconds(),
+            planned_tempo=[b.tempo_bpm for b in control.bars],
+            planned_arousal=[b.arousal for b in control.bars],
+            measured_tempo=adherence.tempo_per_bar(files["midi"], n_bars, control.meter),
+            measured_arousal=adherence.arousal_per_bar(files["midi"], n_bars, control.meter),
+            bar_seconds=control.bar_seconds(),
         )
-        timings["measure_midi_s"] = time.perf_counter() - t0 - timings["render_score_s"]
+        run.timings["measure_midi_s"] = time.perf_counter() - t0 - run.timings["render_score_s"]
         files.update(audio_job.result())
-    timings["render_s"] = time.perf_counter() - t0
-    on_stage("measure")
+    run.timings["render_s"] = time.perf_counter() - t0
+    return files
 
+
+def _measure(
+    run: _Run, result: GenerationResult, files: dict[str, Path], model: dict[str, Any]
+) -> dict:
+    """Adherence measured from the written files, with what the plan adds, written once to
+    report.json."""
     t0 = time.perf_counter()
+    control, prescription = run.control, run.plan.prescription
     report = adherence.measure(
         files["midi"],
         files.get("wav"),
-        planned_bpm=[b.tempo_bpm for b in plan.bars],
-        meter=plan.meter,
-        scale_pcs=plan.scale,
+        planned_bpm=[b.tempo_bpm for b in control.bars],
+        meter=control.meter,
+        scale_pcs=control.scale,
         target_lufs=prescription.target_lufs,
         requested_seconds=prescription.minutes * 60.0,
-        bar_seconds=max(plan.bar_seconds()),
+        bar_seconds=max(control.bar_seconds()),
         undecodable=result.undecodable,
-        midi=from_midi,
+        midi=run.midi_figures,
     ).to_dict()
-    report.update(
-        {
-            "goal": prescription.goal,
-            "bars": n_bars,
-            "copied_bars": result.copied_bars,
-            "model": str(resolve_model_dir(model)),
-            "seed": prescription.seed or 0,
-        }
-    )
-    timings["evaluate_s"] = time.perf_counter() - t0
-    report["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    report["warnings"] = warnings
-    files["report"] = out / "report.json"
+    report.update({
+        "goal": prescription.goal, "bars": len(control.bars), "copied_bars": result.copied_bars,
+        **model, "seed": prescription.seed or 0, **run.plan.report_fields(),
+    })  # fmt: skip
+    run.timings["evaluate_s"] = time.perf_counter() - t0
+    report["timings"] = {k: round(v, 3) for k, v in run.timings.items()}
+    report["warnings"] = run.warnings
+    files["report"] = run.out / "report.json"
     files["report"].write_text(json.dumps(report, indent=2))
-    return SessionResult(out, files, report, warnings, timings)
+    return report

@@ -36,7 +36,10 @@ def status_for(err: CadenceError) -> int:
 
 
 def error_field(err: CadenceError) -> str | None:
-    """The field a CadenceError names ("heart_rate: got 10; ..." -> "heart_rate")."""
+    """The field a CadenceError names: its ``field`` (therapy's FieldError), else the text's
+    head ("heart_rate: got 10; ..." -> "heart_rate")."""
+    if getattr(err, "field", ""):
+        return str(err.field)  # type: ignore[attr-defined]
     m = _FIELD.match(str(err))
     return m.group(1) if m else None
 

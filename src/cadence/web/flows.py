@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -12,8 +13,9 @@ from cadence.clinic import patients
 from cadence.clinic.actors import Actor
 from cadence.clinic.errors import Conflict, ConsentRequired, NotFound
 from cadence.clinic.models import Clinician
+from cadence.clinic.planning import plan_for_patient
+from cadence.therapy.request import SessionRequest
 from cadence.web.jobs import QueueFull, QuotaReached
-from cadence.web.prescribe import inputs_of, prescribe
 from cadence.web.recovery import UNFINISHED
 from cadence.web.state import WebState
 from cadence.web.store import Job, utcnow
@@ -24,25 +26,26 @@ def submit_session(
     state: WebState,
     actor: Actor,
     code: str,
-    goal: str,
     values: dict[str, Any],
     *,
-    sampling: dict[str, Any] | None = None,
     favourite_id: int | None = None,
 ) -> Job:
-    """Check the patient (visible to the actor, consent given) and the prescription, then save
-    the job and hand it to the runner. Raises NotFound, ConsentRequired, CadenceError naming the
-    field, or QueueFull, each before anything is saved."""
+    """Plan the session exactly as the job will (the patient visible to the actor, consent
+    given, every value and the baseline checked: ``clinic.planning.plan_for_patient``), then
+    save the job and hand it to the runner. ``values`` are named as therapy/request.py's
+    FIELDS; without a seed one is drawn. Raises NotFound, ConsentRequired, FieldError naming
+    the field, or QueueFull, each before anything is saved."""
     patient = patients.get_patient(db, actor, code)
     if not has_consent(patient):
         raise ConsentRequired(f"patient {code}: record consent before creating sessions")
-    values = dict(values)
-    if values.get("seed") is None:
-        values["seed"] = secrets.randbelow(2**31)
-    prescribe(goal, values)  # raises CadenceError naming the field
+    values = {k: v for k, v in values.items() if v is not None}
+    values.setdefault("seed", secrets.randbelow(2**31))
+    primer = None
     if favourite_id is not None:  # InvalidValue (422) now, not a job that fails later
-        patients.get_favourite(db, actor, code, favourite_id)
-    params = inputs_of(values, goal) | {"seed": values["seed"]}
+        primer = Path(patients.get_favourite(db, actor, code, favourite_id).path)
+    request = SessionRequest.from_values(values, primer=primer, patient=patient.code)
+    plan_for_patient(db, actor, state.clinic.config, request)  # FieldError naming the field
+    params = request.to_values()
     runner = state.runner
     runner.reserve()
     saved = False
@@ -52,9 +55,9 @@ def submit_session(
             clinician_id=actor.clinician_id,
             username=actor.username,
             role=actor.role,
-            goal=goal,
+            goal=request.goal,
             params=params,
-            sampling=sampling or {},
+            sampling={},
             favourite_id=favourite_id,
             runner=runner.name,
             worker=_submitter(runner.name),

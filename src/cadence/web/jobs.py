@@ -1,9 +1,10 @@
 """Generation jobs: never on the request thread.
 
-``run_job(job_id)`` is THE job function: it reads the job row, composes the session with
-:func:`cadence.therapy.session.run_session`, stores the result through
-``clinic.sessions.record_session`` and the job's end state in one transaction, and reports
-progress to the row as it goes. Two runners call it:
+``run_job(job_id)`` is THE job function: it reads the job row, plans the session with
+``clinic.planning.plan_for_patient`` (as the CLI does), composes it with
+:func:`cadence.therapy.session.run_session`, stores the result (``record_planned``, with its
+variant) and the job's end state in one transaction, and reports progress to the row as it
+goes. Two runners call it:
 
 - :class:`LocalRunner` (the default): a bounded number of slots (``job_workers`` running +
   ``queue_size`` waiting) in the web process; each running job is a child process at a lower
@@ -18,7 +19,6 @@ Job state lives in the database (``web_jobs``), so any web worker can answer for
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
@@ -158,12 +158,6 @@ class _Progress:
         )
 
 
-def session_files(files: dict[str, Path]) -> dict[str, Path]:
-    """run_session's files under the kinds the clinic stores them by."""
-    kinds = {"midi": "mid", "plan": "png"}
-    return {kinds.get(name, name): path for name, path in files.items()}
-
-
 def _verovio_in_this_thread() -> None:
     """Verovio keeps its default resource path (the fonts) per thread, set only in the thread
     that imported it; in any other thread it points at the wheel's build folder and every score
@@ -180,9 +174,8 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
     """Run one queued job to its end (done or failed). Safe to call twice: a job that is not
     queued any more is left alone."""
     from cadence.clinic.actors import Actor
-    from cadence.clinic.sessions import record_session
-    from cadence.generation.sampling import SamplingConfig
-    from cadence.therapy import Prescription
+    from cadence.clinic.planning import plan_for_patient, record_planned
+    from cadence.therapy.request import SessionRequest
     from cadence.therapy.session import run_session
 
     settings = settings or WebSettings()
@@ -198,7 +191,8 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
         if not claimed or job is None:
             log.warning("job %s is not queued; skipped", job_id)
             return
-        goal, params, sampling = job.goal, dict(job.params), dict(job.sampling or {})
+        # params: SessionRequest.to_values() (older rows: the inputs, with sampling apart)
+        values = {"goal": job.goal, **dict(job.params), **dict(job.sampling or {})}
         code = job.patient_code
         actor = Actor(clinician_id=job.clinician_id, username=job.username, role=job.role)
         favourite_id = job.favourite_id
@@ -207,27 +201,16 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
     finished = False
     try:
         _verovio_in_this_thread()
-        prescription = Prescription.for_goal(goal, **params)
         primer = _primer_path(clinic, actor, code, favourite_id)
-        result = run_session(
-            prescription,
-            out,
-            model=settings.model,
-            primer=primer,
-            sampling=SamplingConfig(**sampling) if sampling else None,
-            on_bar=_Progress(clinic, job_id),
+        request = SessionRequest.from_values(
+            values, primer=primer, patient=code, model=settings.model
         )
+        with clinic.session() as db:
+            plan = plan_for_patient(db, actor, clinic.config, request)
+        result = run_session(plan, out, on_bar=_Progress(clinic, job_id))
         _set(clinic, job_id, stage="saving", progress=0.95)
         with clinic.session() as db:
-            view = record_session(
-                db,
-                actor,
-                code,
-                goal=goal,
-                prescription=json.loads(prescription.to_json()),
-                files=session_files(result.files),
-                report=result.report,
-            )
+            view = record_planned(db, actor, plan, result)
             saved = db.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running")

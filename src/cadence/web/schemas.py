@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, field_validator
 
 from cadence.clinic.accounts import MAX_PASSWORD
-from cadence.generation.sampling_config import DEFAULT_SAMPLING
 from cadence.therapy.goals import GOALS
+from cadence.therapy.request import FIELDS, Input
 from cadence.web.security import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX
 
 Goal = Literal["sleep", "anxiety", "mood", "gait", "cognition", "pain"]
@@ -184,29 +184,37 @@ class FileOut(Out):
 
 
 # --- sessions and jobs ----------------------------------------------------------------------
-class SessionIn(In):
-    """A session request: the goal and the prescription inputs; the server checks every value
-    through Prescription.for_goal, and a value out of bounds is a 422 naming the field."""
+def _session_field(f: Input) -> tuple[Any, Any]:
+    """(annotation, pydantic Field) of one therapy/request.py field: its bounds, help, unit
+    and source. The seed defaults to None (the server draws one)."""
+    unit = f" ({f.unit})" if f.unit else ""
+    about = "; ".join(x for x in (f.label + unit, f.help, f"source: {f.source}") if x)
+    if f.name == "goal":
+        return Goal, Field(description=about)
+    if f.kind == "bool":
+        return bool, Field(default=False, description=about)
+    if f.kind == "choice":
+        return Literal[f.choices] | None, Field(default=f.default, description=about)
+    if f.kind == "text":
+        return str | None, Field(default=None, max_length=f.max_length, description=about)
+    kind = int if f.kind == "int" else float
+    if f.name == "minutes":
+        return kind, Field(gt=f.low, le=f.high, description=about)
+    default = None if f.name == "seed" else f.default
+    return kind | None, Field(default, description=about, ge=f.low, le=f.high)
 
-    goal: Goal
-    minutes: float = Field(gt=0, le=180)
-    cadence_spm: float | None = None
-    heart_rate: float | None = None
-    arousal: float | None = None
-    valence: float | None = None
-    key: str | None = Field(default=None, max_length=20)
-    mode: Literal["major", "minor"] | None = None
-    instrument: str | None = Field(default=None, max_length=60)
-    fall_risk: bool = False
-    gait_step: float | None = None
-    gait_target: float | None = None
-    breathing_rate: float | None = None
-    birth_year: int | None = None
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    favourite_id: int | None = Field(default=None, description="a favourite tune as primer")
-    temperature: float = Field(default=DEFAULT_SAMPLING.temperature, ge=0, le=5)
-    top_k: int = Field(default=DEFAULT_SAMPLING.top_k, ge=0, le=10_000)
-    top_p: float = Field(default=DEFAULT_SAMPLING.top_p, gt=0, le=1)
+
+_SESSION_FIELDS: dict[str, Any] = {f.name: _session_field(f) for f in FIELDS}
+_SESSION_FIELDS["favourite_id"] = (
+    int | None, Field(default=None, description="a favourite tune as primer")
+)
+_SessionFields: Any = create_model("_SessionFields", __base__=In, **_SESSION_FIELDS)
+
+
+class SessionIn(_SessionFields):  # type: ignore[misc,valid-type]
+    """A session request: the goal, the prescription inputs, sampling and the primer use, one
+    field per entry of therapy/request.py's FIELDS (bounds, unit and source there). The server
+    plans it as the job will, and a value out of bounds is a 422 naming the field."""
 
 
 class JobOut(Out):

@@ -7,15 +7,14 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from cadence.clinic import sessions
+from cadence.therapy.personalise import plan_session
+from cadence.therapy.request import SessionRequest
 from cadence.web.deps import ApiCaller, Db, State
 from cadence.web.flows import job_links, submit_session
-from cadence.web.prescribe import prescribe
 from cadence.web.schemas import JobOut, SessionIn, SessionOut
 from cadence.web.views import job_out, session_out
 
 router = APIRouter(tags=["sessions"])
-
-SAMPLING = {"temperature", "top_k", "top_p"}
 
 
 @router.post(
@@ -32,17 +31,8 @@ def create_session(
     code: str, body: SessionIn, caller: ApiCaller, db: Db, state: State, response: Response
 ) -> JobOut:
     """Start composing a session for the patient; poll the job it returns."""
-    values = body.model_dump(exclude={"goal", "favourite_id", *SAMPLING}, exclude_none=True)
-    job = submit_session(
-        db,
-        state,
-        caller.actor,
-        code,
-        body.goal,
-        values,
-        sampling=body.model_dump(include=SAMPLING),
-        favourite_id=body.favourite_id,
-    )
+    values = body.model_dump(exclude={"favourite_id"}, exclude_none=True)
+    job = submit_session(db, state, caller.actor, code, values, favourite_id=body.favourite_id)
     response.headers["Location"] = job_links(job)["self"]
     return job_out(job)
 
@@ -70,8 +60,8 @@ def preview(body: SessionIn, caller: ApiCaller) -> PreviewOut:
     """The prescription these inputs give, with every parameter's source; nothing is saved."""
     import json
 
-    values = body.model_dump(exclude={"goal", "favourite_id", *SAMPLING}, exclude_none=True)
-    p = prescribe(body.goal, values)
+    values = body.model_dump(exclude={"favourite_id"}, exclude_none=True)
+    p = plan_session(SessionRequest.from_values(values)).prescription
     return PreviewOut(
         goal=p.goal,
         minutes=p.minutes,

@@ -131,8 +131,7 @@ def create_session(
             state,
             caller.actor,
             code,
-            goal,
-            values,
+            {"goal": goal, **values},
             favourite_id=int(data.favourite_id) if data.favourite_id.isdigit() else None,
         )
     except (InvalidValue, ConsentRequired) as err:
