@@ -16,6 +16,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -117,7 +118,7 @@ class AuditFilter:
         if self.since and self.until and self.since >= self.until:
             raise InvalidValue("until: must be after the start date")
 
-    def apply(self, query: Select[tuple[AuditEntry]]) -> Select[tuple[AuditEntry]]:
+    def apply(self, query: Select[Any]) -> Select[Any]:
         if self.actor_name:
             query = query.where(AuditEntry.actor_name == self.actor_name)
         if self.patient_code:
@@ -142,9 +143,9 @@ def search_audit(
         raise InvalidValue(f"page: got {page}; must be 1 or more")
     base = where.apply(select(AuditEntry))
     total = int(db.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = db.scalars(
+    rows: list[AuditEntry] = list(db.scalars(
         base.order_by(AuditEntry.id.desc()).offset((page - 1) * per_page).limit(per_page)
-    )
+    ))
     return [_view(r) for r in rows], total
 
 
@@ -160,7 +161,10 @@ def audit_csv(db: Session, actor: Actor, where: AuditFilter) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for r in db.scalars(where.apply(select(AuditEntry)).order_by(AuditEntry.id)):
+    entries: list[AuditEntry] = list(
+        db.scalars(where.apply(select(AuditEntry)).order_by(AuditEntry.id))
+    )
+    for r in entries:
         writer.writerow([_cell(v) for v in (
             r.id, r.at.isoformat(), r.actor_id or "", r.actor_name, r.actor_role, r.action,
             r.entity, r.entity_id or "", r.patient_code or "", r.detail or "",

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from cadence.clinic import outcomes, patients, sessions
+from cadence.clinic import feedback, outcomes, patients, sessions
 from cadence.clinic.errors import Conflict, InvalidValue
 from cadence.therapy.goals import GOALS
 from cadence.web.api.outcomes import measures
@@ -26,9 +26,9 @@ PATIENT_FIELDS = ("name", "birth_year", "contact", "notes", "code")
 @router.get("/patients", response_class=HTMLResponse)
 def patient_list(request: Request, caller: PageCaller, db: Db, state: State) -> Response:
     rows = patients.list_patients(db, caller.actor)
-    return render(
-        request, state, "patients.html", {"patients": rows, "form": {}, "errors": {}}, caller=caller
-    )
+    context = {"patients": rows, "new": feedback.new_feedback_counts(db, caller.actor),
+               "form": {}, "errors": {}}
+    return render(request, state, "patients.html", context, caller=caller)
 
 
 @router.post("/patients", response_class=HTMLResponse)
@@ -68,7 +68,8 @@ def add_patient(
         request,
         state,
         "patients.html",
-        {"patients": rows, "form": form, "errors": errors},
+        {"patients": rows, "new": feedback.new_feedback_counts(db, caller.actor), "form": form,
+         "errors": errors},
         caller=caller,
         status_code=422,
     )
@@ -91,6 +92,7 @@ def _profile(
         "sessions": sessions.list_sessions(db, caller.actor, code),
         "outcomes": outcomes.list_outcomes(db, caller.actor, code),
         "favourites": patients.list_favourites(db, caller.actor, code),
+        "feedback": feedback.patient_feedback(db, caller.actor, code),
         "baseline": patients.get_baseline(db, caller.actor, code),
         "max_upload_mb": f"{state.settings.max_upload_mb:g}",
         "measures": measures(),
@@ -98,6 +100,7 @@ def _profile(
         "errors": errors or {},
         "form": form or {},
     }
+    feedback.mark_seen(db, caller.actor, code)  # after listing: the page still flags them new
     return render(request, state, "patient.html", context, caller=caller, status_code=status_code)
 
 
