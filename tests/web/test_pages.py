@@ -185,7 +185,7 @@ def test_patient_link_is_single_use_and_bound_to_one_browser(
         entries = audit.list_audit(db, Actor.system(), code)
     by_link = [e for e in entries if e.actor_name == f"patient {code} (link 1)"]
     assert {e.actor_role for e in by_link} == {"patient"}
-    assert {"read", "create"} <= {e.action for e in by_link}
+    assert {"read", "create", "use"} <= {e.action for e in by_link}
     assert ("create", "feedback") in {(e.action, e.entity) for e in by_link}
 
 
