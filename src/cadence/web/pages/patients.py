@@ -187,13 +187,17 @@ def outcome(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     errors = FormErrors()
-    form = {"measure": measure, "phase": phase, "value": value, "session_id": session_id}
+    # Kept whole for the re-rendered form, the session too: a corrected value keeps its session.
+    form = {"measure": measure, "phase": phase, "value": value, "session_id": session_id,
+            "back": back}
     number = errors.number("value", value, -1e9, 1e9, "Value")
     if number is None and "value" not in errors:
         errors["value"] = "Value: required"
     if phase not in ("before", "after"):
         errors["phase"] = "Phase: choose before or after"
     sid = int(session_id) if session_id.isdigit() else None
+    if session_id and sid is None:
+        errors["session_id"] = "Session: choose one of the patient's sessions"
     if not errors:
         try:
             outcomes.add_outcome(
@@ -201,7 +205,7 @@ def outcome(
             )
         except InvalidValue as err:
             db.rollback()
-            errors.add(err, ("measure", "phase", "value"))
+            errors.add(err, ("measure", "phase", "value", "session_id"))
         else:
             target = f"/sessions/{sid}" if back == "session" and sid else f"/patients/{code}"
             return redirect(target, state, "Outcome recorded.")
