@@ -93,6 +93,7 @@ def _profile(
         "outcomes": outcomes.list_outcomes(db, caller.actor, code),
         "favourites": patients.list_favourites(db, caller.actor, code),
         "feedback": feedback.patient_feedback(db, caller.actor, code),
+        "consents": list(reversed(patients.list_consents(db, caller.actor, code))),
         "baseline": patients.get_baseline(db, caller.actor, code),
         "max_upload_mb": f"{state.settings.max_upload_mb:g}",
         "measures": measures(),
@@ -109,6 +110,15 @@ def patient_page(code: str, request: Request, caller: PageCaller, db: Db, state:
     return _profile(request, caller, db, state, code)
 
 
+@router.get("/patients/{code}/consent/withdraw", response_class=HTMLResponse)
+def withdraw_page(
+    code: str, request: Request, caller: PageCaller, db: Db, state: State
+) -> Response:
+    """The confirmation step before consent is withdrawn."""
+    patient = patients.get_patient(db, caller.actor, code)
+    return render(request, state, "consent_withdraw.html", {"patient": patient}, caller=caller)
+
+
 @router.post("/patients/{code}/consent")
 def consent(
     code: str,
@@ -116,8 +126,11 @@ def consent(
     db: Db,
     state: State,
     given: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
     yes = given == "yes"
+    if not yes and confirm != "yes":  # withdrawal only from its confirmation page
+        return redirect(f"/patients/{code}/consent/withdraw", state)
     patients.record_consent(db, caller.actor, code, given=yes, scope="sessions")
     message = "Consent recorded." if yes else "Consent withdrawn."
     return redirect(f"/patients/{code}", state, message)
