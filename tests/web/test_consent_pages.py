@@ -18,7 +18,7 @@ def test_consent_history_and_confirmed_withdrawal(
     sign_in(client, "theo")
     page = client.get(f"/patients/{code}").text
     assert 'id="consent-history"' in page
-    assert "<td>sessions</td><td>given</td><td>theo</td>" in page
+    assert "<td>given for sessions</td><td>theo</td>" in page
     # The consent card comes after the sessions, so withdrawal is not the first focus stop.
     assert page.index('id="sessions"') < page.index('id="withdraw-consent"')
     assert page.index('id="goal-sleep"') < page.index('id="withdraw-consent"')
@@ -37,7 +37,7 @@ def test_consent_history_and_confirmed_withdrawal(
     assert r.status_code == 303 and r.headers["location"] == f"/patients/{code}"
     after = client.get(f"/patients/{code}").text
     assert '<strong id="consent-state">not recorded</strong>' in after
-    assert "<td>sessions</td><td>withdrawn</td><td>theo</td>" in after
+    assert "<td>withdrawn for sessions</td><td>theo</td>" in after
     assert after.index('id="consent"') < after.index('id="sessions"')  # record it first
 
 
