@@ -34,14 +34,14 @@ def test_migrations_upgrade_an_empty_database_to_the_models(empty_config: Clinic
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         tables = set(inspect(engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
         for name, table in Base.metadata.tables.items():
             columns = {c["name"] for c in inspect(engine).get_columns(name)}
             assert columns == set(table.columns.keys()), name
         migrate(engine)  # a second upgrade is a no-op
-        assert current_revision(engine) == "0005"
+        assert current_revision(engine) == "0006"
     finally:
         engine.dispose()
 

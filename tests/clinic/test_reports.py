@@ -180,7 +180,12 @@ def test_patient_and_goal_reports(sqlite_clinic: Clinic, tmp_path: Path) -> None
     assert s.p_value == pytest.approx(0.25)  # three negative changes: exact 2/2**3
     assert "too small" in s.note
     data = json.loads(rep.files["report"].read_text())
-    assert data["measures"]["stai6"]["improved"] is True
+    # Three pairs are under MIN_PAIRS: the report gives no verdict, CI or p, and says why.
+    judged = data["measures"]["stai6"]
+    assert judged["improved"] is None and judged["judged"] is False
+    assert judged["ci_low"] is None and judged["p_value"] is None
+    assert judged["note"] == "too few sessions to judge (n = 3)"
+    assert judged["mean_change"] == pytest.approx(-28 / 3)
     assert data["measures"]["heart_rate"]["improved"] is None  # no better direction
     for kind in ("trends_png", "trends_svg", "changes_png", "changes_svg"):
         assert rep.files[kind].stat().st_size > 1000
@@ -190,6 +195,7 @@ def test_patient_and_goal_reports(sqlite_clinic: Clinic, tmp_path: Path) -> None
     assert len(rows) == 12 and {r["goal"] for r in rows} == {"anxiety"}
     stats_rows = {r["measure"]: r for r in csv.DictReader(rep.files["stats_csv"].open())}
     assert float(stats_rows["stai6"]["mean_change"]) == pytest.approx(-28 / 3)
+    assert stats_rows["stai6"]["ci_low"] == "" and stats_rows["stai6"]["p_value"] == ""
     bundle = json.loads(rep.files["fhir"].read_text())
     assert len(bundle["entry"]) == 12
     # Pseudonymous: the name never appears in any export.
@@ -206,3 +212,15 @@ def test_patient_and_goal_reports(sqlite_clinic: Clinic, tmp_path: Path) -> None
     assert "2 patients" in grp.subject
     with sqlite_clinic.session() as db, pytest.raises(NotFound, match="sleep"):
         goal_report(db, actor, "sleep", tmp_path / "none")
+
+
+def test_a_verdict_needs_five_pairs() -> None:
+    from cadence.clinic.reports import MIN_PAIRS, judged
+    from cadence.evaluation.outcomes import paired_stats
+
+    few = judged("stai6", paired_stats([50, 60], [40, 45]))
+    assert few["improved"] is None and few["ci_low"] is None and few["p_value"] is None
+    assert few["note"] == "too few sessions to judge (n = 2)"
+    enough = judged("stai6", paired_stats([50, 60, 55, 52, 58], [40, 45, 44, 41, 50]))
+    assert MIN_PAIRS == 5 and enough["judged"] is True
+    assert enough["improved"] is True and enough["ci_low"] is not None

@@ -151,6 +151,16 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/clinicians"): Rule("clinician", 200, api("GET", "/api/v1/clinicians")),
     ("GET", "/api/v1/audit"): Rule("admin", 200, api("GET", "/api/v1/audit")),
     ("GET", "/audit"): Rule("admin", 200, page("GET", "/audit")),
+    ("GET", "/audit.csv"): Rule("admin", 200, page("GET", "/audit.csv")),
+    ("GET", "/api/v1/patients/{code}/feedback"): Rule(
+        "patient", 200, api("GET", patient("/api/v1/patients/{code}/feedback"))
+    ),
+    ("GET", "/api/v1/sessions/{session_id}/feedback"): Rule(
+        "patient", 200, api("GET", patient("/api/v1/sessions/{sid}/feedback"))
+    ),
+    ("GET", "/patients/{code}/consent/withdraw"): Rule(
+        "patient", 200, page("GET", patient("/patients/{code}/consent/withdraw"))
+    ),
     ("GET", "/api/v1/patients/{code}/preferences"): Rule(
         "patient", 200, api("GET", patient("/api/v1/patients/{code}/preferences"))
     ),

@@ -196,7 +196,10 @@ def test_session_job_files_feedback_outcomes_report(
     assert r.status_code == 422
     report = client.get(f"/api/v1/patients/{code}/report", headers=therapist).json()
     mood = report["measures"]["mood_vas"]
-    assert mood["n"] == 1 and mood["mean_change"] == 25.0 and mood["improved"] is True
+    assert mood["n"] == 1 and mood["mean_change"] == 25.0
+    # One pair is under five: no verdict and no interval, and the report says why.
+    assert mood["improved"] is None and mood["ci_low"] is None
+    assert mood["note"] == "too few sessions to judge (n = 1)"
     for name, kind in (("trends.png", "image/png"), ("stats.csv", "text/csv")):
         r = client.get(f"/api/v1/patients/{code}/report/{name}", headers=therapist)
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind)

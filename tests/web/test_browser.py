@@ -145,7 +145,10 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
 
             # The report with its plot.
             page.goto(f"{server}/patients/{code}/report")
-            expect(page.locator("#report-table")).to_contain_text("mood_vas")
+            expect(page.locator("#report-table")).to_contain_text("Mood")
+            expect(page.locator("#report-table")).to_contain_text(
+                "too few sessions to judge (n = 1)"
+            )
             expect(page.locator("#report-table")).to_contain_text("+22.00")
             page.wait_for_function("() => document.getElementById('changes-plot').naturalWidth > 0")
             page.wait_for_function("() => document.getElementById('report-plot').naturalWidth > 0")

@@ -20,6 +20,8 @@ from cadence.clinic.models import Patient, TherapySession
 def can_see(actor: Actor, patient: Patient) -> bool:
     if actor.is_admin:
         return True
+    if actor.is_patient:
+        return patient.code == actor.patient_code
     return actor.clinician_id is not None and patient.therapist_id == actor.clinician_id
 
 

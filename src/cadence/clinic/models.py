@@ -222,6 +222,8 @@ class Feedback(Base):
     comment_enc: Mapped[bytes | None]
     given_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the responsible therapist first saw it; None: new (a patient's rating or comment).
+    seen_at: Mapped[datetime | None]
 
 
 class Outcome(Base):

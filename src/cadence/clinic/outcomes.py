@@ -43,33 +43,48 @@ class Measure:
     integer: bool = False
     # +1 when a higher value is better, -1 when lower is better, 0 when neither (heart rate).
     better: int = 0
+    title: str = ""  # what a clinician calls it: "Mood"
+    words: str = ""  # the scale in words, after its range: "on a visual analogue scale"
+
+    @property
+    def label(self) -> str:
+        """'Mood (0–100, on a visual analogue scale)': the name and scale a form shows."""
+        return f"{self.title} ({self.low:g}–{self.high:g}, {self.words})"
 
 
 MEASURES: dict[str, Measure] = {
     "mood_vas": Measure("0-100 VAS", 0, 100, "THERAPY.md: mood, 0-100 visual analogue scale",
-                        better=+1),
+                        better=+1, title="Mood", words="visual analogue scale"),
     "stai6": Measure(
         "STAI-6 prorated score", 20, 80,
         "THERAPY.md: STAI-6, six items 1-4, total x 20/6 (Marteau & Bekker 1992)", better=-1,
+        title="Anxiety, STAI-6", words="prorated score",
     ),
     "pain_nrs": Measure("0-10 NRS", 0, 10, "THERAPY.md: pain, 0-10 numeric rating scale",
-                        integer=True, better=-1),
+                        integer=True, better=-1, title="Pain",
+                        words="numeric rating scale"),
     "heart_rate": Measure("beats/min", 30, 220,
-                          "THERAPY.md: heart rate before and after; range ENGINEERING"),
+                          "THERAPY.md: heart rate before and after; range ENGINEERING",
+                          title="Heart rate", words="beats per minute"),
     "cadence_spm": Measure("steps/min", 30, 200,
-                           "THERAPY.md: gait, cadence; range ENGINEERING", better=+1),
+                           "THERAPY.md: gait, cadence; range ENGINEERING", better=+1,
+                           title="Walking cadence", words="steps per minute"),
     "gait_speed": Measure("m/s", 0, 3,
                           "THERAPY.md: gait speed (10-metre walk test); range ENGINEERING",
-                          better=+1),
+                          better=+1, title="Gait speed", words="metres per second"),
     "sleep_onset_min": Measure("min", 0, 240,
-                               "THERAPY.md: sleep-onset latency; range ENGINEERING", better=-1),
+                               "THERAPY.md: sleep-onset latency; range ENGINEERING", better=-1,
+                               title="Time to fall asleep", words="minutes"),
     "sleep_quality": Measure("1-5 rating", 1, 5,
                              "THERAPY.md: sleep quality rating; 1-5 scale ENGINEERING",
-                             integer=True, better=+1),
+                             integer=True, better=+1, title="Sleep quality",
+                             words="1 = very poor, 5 = very good"),
     "engagement": Measure("1-5 rating", 1, 5, "THERAPY.md: engagement, 1-5 every session",
-                          integer=True, better=+1),
+                          integer=True, better=+1, title="Engagement",
+                          words="1 = not at all, 5 = very much"),
     "liking": Measure("1-5 rating", 1, 5, "THERAPY.md: liking, 1-5 every session",
-                      integer=True, better=+1),
+                      integer=True, better=+1, title="Liking",
+                      words="1 = not at all, 5 = very much"),
 }
 
 STAI6_ITEMS = 6

@@ -71,17 +71,31 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "subject": self.subject,
-            "measures": {
-                m: {
-                    **s.to_dict(),
-                    "unit": MEASURES[m].unit if m in MEASURES else "",
-                    "better": _better_word(m),
-                    "improved": _improved(m, s),
-                }
-                for m, s in self.stats.items()
-            },
+            "measures": {m: judged(m, s) for m, s in self.stats.items()},
             "files": {k: str(v) for k, v in self.files.items()},
         }
+
+
+# Fewer pairs than this and a report gives no verdict, no confidence interval and no p-value:
+# with n = 2 a bootstrap interval is two points and no signed-rank p can fall below 0.5.
+MIN_PAIRS = 5
+
+
+def judged(measure: str, s: PairedStats) -> dict[str, Any]:
+    """``s`` as a report shows it: the means always; the CI, the test and the verdict
+    ("improved") only from MIN_PAIRS pairs on, else a note saying there are too few."""
+    out: dict[str, Any] = {
+        **s.to_dict(),
+        "title": MEASURES[measure].title if measure in MEASURES else measure,
+        "unit": MEASURES[measure].unit if measure in MEASURES else "",
+        "better": _better_word(measure),
+        "improved": _improved(measure, s),
+        "judged": s.n >= MIN_PAIRS,
+    }
+    if s.n < MIN_PAIRS:
+        out.update(ci_low=None, ci_high=None, statistic=None, p_value=None, method=None,
+                   improved=None, note=f"too few sessions to judge (n = {s.n})")
+    return out
 
 
 def _better_word(measure: str) -> str:
@@ -212,7 +226,7 @@ def write_stats_csv(path: Path, stats: Mapping[str, PairedStats]) -> Path:
         w = csv.writer(f)
         w.writerow(["measure", "better", *STATS_COLUMNS])
         for measure, s in stats.items():
-            d = s.to_dict()
+            d = judged(measure, s)
             w.writerow(
                 [measure, _better_word(measure)]
                 + ["" if d[c] is None else d[c] for c in STATS_COLUMNS]
@@ -228,32 +242,35 @@ def plot_trends(stem: Path, pairs: Mapping[str, Sequence[Pair]], title: str) -> 
 
     measures = [m for m, ps in pairs.items() if ps]
     n = max(len(measures), 1)
-    fig = Figure(figsize=(7.0, 2.4 * n))
+    fig = Figure(figsize=(10.0, 3.6 * n))
     FigureCanvasAgg(fig)
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     for ax, measure in zip(axes, measures, strict=False):
         ps = pairs[measure]
         x = list(range(1, len(ps) + 1))
-        ax.plot(x, [p.before for p in ps], "o-", color="tab:gray", label="before")
-        ax.plot(x, [p.after for p in ps], "o-", color="tab:blue", label="after")
+        ax.plot(x, [p.before for p in ps], "o-", color="#555555", label="before", ms=7, lw=2)
+        ax.plot(x, [p.after for p in ps], "s-", color="tab:blue", label="after", ms=7, lw=2)
         for xi, p in zip(x, ps, strict=True):
             ax.annotate(
                 "",
                 (xi, p.after),
                 (xi, p.before),
-                arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 0.8},
+                arrowprops={"arrowstyle": "->", "color": "tab:orange", "lw": 1.5},
             )
-        unit = MEASURES[measure].unit if measure in MEASURES else ""
-        ax.set_ylabel(f"{measure}\n({unit})", fontsize=8)
+        spec = MEASURES.get(measure)
+        ax.set_title(spec.label if spec else measure, fontsize=14, loc="left")
+        ax.set_ylabel(f"{_better_word(measure)} is better" if spec else "", fontsize=12)
         ax.set_xticks(x)
-        ax.set_xticklabels([str(p.session_id or i) for i, p in zip(x, ps, strict=True)], fontsize=7)
+        ax.set_xticklabels([f"#{p.session_id}" if p.session_id else str(i)
+                            for i, p in zip(x, ps, strict=True)], fontsize=12)
+        ax.tick_params(axis="y", labelsize=12)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=12, loc="best")
     if not measures:
         axes[0].text(0.5, 0.5, "no paired outcomes yet", ha="center", va="center")
         axes[0].set_axis_off()
-    axes[-1].set_xlabel("session")
-    fig.suptitle(title, fontsize=10)
+    axes[-1].set_xlabel("session", fontsize=12)
+    fig.suptitle(title, fontsize=14)
     fig.tight_layout()
     return _save(fig, stem)
 

@@ -113,6 +113,7 @@ class FeedbackView:
     comment: str | None
     given_by: str
     created_at: datetime
+    seen: bool = True
 
 
 @dataclass(frozen=True)

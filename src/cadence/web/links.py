@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadence.clinic import sessions
+from cadence.clinic import audit, sessions
 from cadence.clinic.actors import Actor
 from cadence.web.security import new_token, token_hash
 from cadence.web.settings import WebSettings
@@ -38,11 +38,9 @@ class Listening:
 
 
 def link_actor(link: PatientLink) -> Actor:
-    return Actor(
-        clinician_id=link.clinician_id,
-        username=f"link:{link.id}:{link.created_by}"[:64],
-        role=link.role,
-    )
+    """The patient using the link: audited as a patient (not the clinician who made it), and
+    able to reach only their own record."""
+    return Actor.patient(link.patient_code, via=f"link {link.id}")
 
 
 def create_link(
@@ -63,6 +61,8 @@ def create_link(
     )
     db.add(link)
     db.flush()
+    audit.record(db, actor, "create", "patient_link", link.id, patient_code=view.patient_code,
+                 detail=f"session={session_id}")
     return token, link
 
 
@@ -94,4 +94,8 @@ def open_link(db: Session, token: str, visitor: str | None, *, bind: bool) -> Li
         link.opened_at = utcnow()
     elif visitor is None or token_hash(visitor) != link.visitor_hash:
         raise LinkGone("this link was opened on another device; ask your therapist for a new one")
-    return Listening(link, link_actor(link), new_visitor)
+    listener = link_actor(link)
+    if bind:  # the listening page itself (not each audio request): one use per page view
+        audit.record(db, listener, "use", "patient_link", link.id,
+                     patient_code=link.patient_code, detail=f"session={link.session_id}")
+    return Listening(link, listener, new_visitor)

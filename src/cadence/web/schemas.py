@@ -261,6 +261,7 @@ class FeedbackOut(Out):
     rating: int
     liked: bool | None = None
     comment: str | None = None
+    seen: bool = Field(True, description="false until the patient's therapist has seen it")
 
 
 class OutcomeIn(In):

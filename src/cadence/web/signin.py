@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from cadence.clinic import accounts
+from cadence.clinic import accounts, audit
+from cadence.clinic.actors import Actor
 from cadence.web.security import clear_login_failures, login_retry_after, record_login_failure
 from cadence.web.state import WebState
 
@@ -41,6 +42,8 @@ def check_sign_in(
     clinician = accounts.authenticate(db, username, password)
     if clinician is None:
         record_login_failure(db, username, address, window_s=s.login_window_s)
+        audit.record(db, Actor.anonymous(username), "login-failed", "clinicians",
+                     detail=f"from {address}"[:200])
         raise SignInRefused(401, "wrong username or password")
     clear_login_failures(db, username, address)
     return clinician

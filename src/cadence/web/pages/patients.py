@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from cadence.clinic import outcomes, patients, sessions
+from cadence.clinic import feedback, outcomes, patients, sessions
 from cadence.clinic.errors import Conflict, InvalidValue
 from cadence.therapy.goals import GOALS
 from cadence.web.api.outcomes import measures
@@ -26,9 +26,9 @@ PATIENT_FIELDS = ("name", "birth_year", "contact", "notes", "code")
 @router.get("/patients", response_class=HTMLResponse)
 def patient_list(request: Request, caller: PageCaller, db: Db, state: State) -> Response:
     rows = patients.list_patients(db, caller.actor)
-    return render(
-        request, state, "patients.html", {"patients": rows, "form": {}, "errors": {}}, caller=caller
-    )
+    context = {"patients": rows, "new": feedback.new_feedback_counts(db, caller.actor),
+               "form": {}, "errors": {}}
+    return render(request, state, "patients.html", context, caller=caller)
 
 
 @router.post("/patients", response_class=HTMLResponse)
@@ -68,7 +68,8 @@ def add_patient(
         request,
         state,
         "patients.html",
-        {"patients": rows, "form": form, "errors": errors},
+        {"patients": rows, "new": feedback.new_feedback_counts(db, caller.actor), "form": form,
+         "errors": errors},
         caller=caller,
         status_code=422,
     )
@@ -91,6 +92,8 @@ def _profile(
         "sessions": sessions.list_sessions(db, caller.actor, code),
         "outcomes": outcomes.list_outcomes(db, caller.actor, code),
         "favourites": patients.list_favourites(db, caller.actor, code),
+        "feedback": feedback.patient_feedback(db, caller.actor, code),
+        "consents": list(reversed(patients.list_consents(db, caller.actor, code))),
         "baseline": patients.get_baseline(db, caller.actor, code),
         "max_upload_mb": f"{state.settings.max_upload_mb:g}",
         "measures": measures(),
@@ -98,12 +101,22 @@ def _profile(
         "errors": errors or {},
         "form": form or {},
     }
+    feedback.mark_seen(db, caller.actor, code)  # after listing: the page still flags them new
     return render(request, state, "patient.html", context, caller=caller, status_code=status_code)
 
 
 @router.get("/patients/{code}", response_class=HTMLResponse)
 def patient_page(code: str, request: Request, caller: PageCaller, db: Db, state: State) -> Response:
     return _profile(request, caller, db, state, code)
+
+
+@router.get("/patients/{code}/consent/withdraw", response_class=HTMLResponse)
+def withdraw_page(
+    code: str, request: Request, caller: PageCaller, db: Db, state: State
+) -> Response:
+    """The confirmation step before consent is withdrawn."""
+    patient = patients.get_patient(db, caller.actor, code)
+    return render(request, state, "consent_withdraw.html", {"patient": patient}, caller=caller)
 
 
 @router.post("/patients/{code}/consent")
@@ -113,8 +126,11 @@ def consent(
     db: Db,
     state: State,
     given: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
     yes = given == "yes"
+    if not yes and confirm != "yes":  # withdrawal only from its confirmation page
+        return redirect(f"/patients/{code}/consent/withdraw", state)
     patients.record_consent(db, caller.actor, code, given=yes, scope="sessions")
     message = "Consent recorded." if yes else "Consent withdrawn."
     return redirect(f"/patients/{code}", state, message)
@@ -184,13 +200,17 @@ def outcome(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     errors = FormErrors()
-    form = {"measure": measure, "phase": phase, "value": value, "session_id": session_id}
+    # Kept whole for the re-rendered form, the session too: a corrected value keeps its session.
+    form = {"measure": measure, "phase": phase, "value": value, "session_id": session_id,
+            "back": back}
     number = errors.number("value", value, -1e9, 1e9, "Value")
     if number is None and "value" not in errors:
         errors["value"] = "Value: required"
     if phase not in ("before", "after"):
         errors["phase"] = "Phase: choose before or after"
     sid = int(session_id) if session_id.isdigit() else None
+    if session_id and sid is None:
+        errors["session_id"] = "Session: choose one of the patient's sessions"
     if not errors:
         try:
             outcomes.add_outcome(
@@ -198,7 +218,7 @@ def outcome(
             )
         except InvalidValue as err:
             db.rollback()
-            errors.add(err, ("measure", "phase", "value"))
+            errors.add(err, ("measure", "phase", "value", "session_id"))
         else:
             target = f"/sessions/{sid}" if back == "session" and sid else f"/patients/{code}"
             return redirect(target, state, "Outcome recorded.")

@@ -185,10 +185,19 @@ def _session_context(db: Db, caller: PageCaller, session_id: int) -> dict[str, A
             for o in outcomes.list_outcomes(db, caller.actor, view.patient_code)
             if getattr(o, "session_id", None) == session_id
         ],
+        "feedback": _seen_feedback(db, caller, view.patient_code, session_id),
         "errors": {},
         "form": {},
         "link": None,
     }
+
+
+def _seen_feedback(db: Db, caller: PageCaller, code: str, session_id: int) -> list[Any]:
+    """The session's ratings and comments as the page shows them (new ones flagged), then
+    marked seen when the caller is the patient's therapist."""
+    rows = feedback.list_feedback(db, caller.actor, session_id)
+    feedback.mark_seen(db, caller.actor, code, session_id)
+    return rows
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
