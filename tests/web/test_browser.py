@@ -127,7 +127,7 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             page.wait_for_function(
                 "() => document.getElementById('player').currentTime > 5.2", timeout=15_000
             )
-            assert "heart rate (BPM) 72" in (page.locator("#prescription pre").text_content() or "")
+            assert "heart rate 72 BPM" in (page.locator("#prescription").text_content() or "")
             assert page.locator("#score-img").evaluate("i => i.naturalWidth") > 0
             assert page.locator("#plan-img").evaluate("i => i.naturalWidth") > 0
             page.screenshot(path=screens / "04-session.png", full_page=True)

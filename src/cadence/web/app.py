@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from cadence import __version__
-from cadence.web import api, docs, errors, hardening, pages
+from cadence.web import api, docs, errors, hardening, pages, vocabulary
 from cadence.web.jobs import make_runner, open_clinic_for
 from cadence.web.limits import BodyLimit
 from cadence.web.recovery import sweep_orphans
@@ -45,6 +45,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         log.warning("removed after an unclean stop: %s", swept)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
+    templates.env.globals["words"] = vocabulary  # the clinician's vocabulary, in one module
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

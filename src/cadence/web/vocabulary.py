@@ -106,14 +106,57 @@ def prescription_rows(p: Any) -> list[Row]:
         Row("Beat", "steady beat layer" if p.beat_layer else "no beat layer"),
         Row("Typical dose", profile.typical_dose),
     ]
+    given = {
+        "walking cadence": (p.cadence_spm, "steps/min"),
+        "heart rate": (p.heart_rate, "BPM"),
+        "arousal": (p.arousal, "(−1 to 1)"),
+        "valence": (p.valence, "(−1 to 1)"),
+        "breathing cue": (p.breathing_cue_per_min, "breaths/min"),
+        "reminiscence years": (p.reminiscence_years, ""),
+    }
+    inputs = [f"{k} {_plain(v)} {unit}".strip() for k, (v, unit) in given.items() if v is not None]
+    if inputs:
+        rows.append(Row("Patient inputs", "; ".join(inputs)))
     if p.fall_risk:
         rows.append(Row("Fall risk", "yes: the tempo is never raised"))
     return rows
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return signed(value, 2).rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    if isinstance(value, (list, tuple)):
+        return "–".join(str(v) for v in value)
+    return str(value)
+
+
 def citations(p: Any) -> list[tuple[str, Citation]]:
     """Every source behind the prescription: (the parameter it supports, its citation)."""
-    return [(param, citation(key)) for param, key in PROFILES[p.goal].sources.items()]
+    return [
+        (param.replace("tempo_bpm", "tempo").replace("_", " ").replace("/", ", "), citation(key))
+        for param, key in PROFILES[p.goal].sources.items()
+    ]
+
+
+# Outcome measures in a clinician's words: name -> (what it is, the scale's unit in words).
+MEASURE_WORDS: dict[str, tuple[str, str]] = {
+    "mood_vas": ("mood", "on a visual analogue scale"),
+    "stai6": ("anxiety, STAI-6", "prorated score"),
+    "pain_nrs": ("pain", "on a numeric rating scale"),
+    "heart_rate": ("heart rate", "beats/min"),
+    "cadence_spm": ("walking cadence", "steps/min"),
+    "gait_speed": ("walking speed", "m/s"),
+    "sleep_onset_min": ("time to fall asleep", "minutes"),
+    "sleep_quality": ("sleep quality", "1 = very poor, 5 = very good"),
+    "engagement": ("engagement", "1 = not at all, 5 = very much"),
+    "liking": ("liking", "1 = not at all, 5 = very much"),
+}
+
+
+def measure_label(name: str, low: float, high: float) -> str:
+    """'mood (0–100 on a visual analogue scale)', not 'mood_vas (0.0–100.0 0-100 VAS)'."""
+    what, unit = MEASURE_WORDS.get(name, (name.replace("_", " "), ""))
+    return f"{what} ({low:g}–{high:g} {unit})".replace(" )", ")")
 
 
 @dataclass(frozen=True)
