@@ -107,7 +107,7 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             page.fill("#field-heart_rate", "300")
             page.evaluate("document.getElementById('session-form').noValidate = true")
             page.click("#preview")
-            expect(page.locator('[data-field="heart_rate"]')).to_contain_text("heart_rate")
+            expect(page.locator('[data-field="heart_rate"]')).to_contain_text("must be between 30 and 220")
             page.fill("#field-heart_rate", "72")
             page.fill("#field-seed", "5")
             page.click("#preview")
@@ -174,3 +174,22 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
     elapsed = time.monotonic() - t0
     assert elapsed < 90, f"the browser flow took {elapsed:.0f} s"
     (screens / "timing.txt").write_text(f"{elapsed:.1f}\n")
+
+
+def test_api_docs_render_offline_under_the_csp(server: str) -> None:
+    """Swagger UI from the app's own assets draws every operation; the CSP blocks nothing."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("request", lambda r: problems.append(r.url) if server not in r.url else None)
+            page.goto(f"{server}/api/docs")
+            expect(page.locator(".opblock").first).to_be_visible(timeout=30_000)
+            assert page.locator(".opblock").count() > 20
+            assert problems == []
+        finally:
+            browser.close()

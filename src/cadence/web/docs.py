@@ -1,15 +1,19 @@
-"""Self-hosted API docs: Swagger UI from the pinned swagger-ui-bundle package, served by the
-app at /api/docs/assets/, started by a same-origin script. Nothing loads from a CDN, so the docs
-work offline and run under the app's CSP (no third-party or inline script)."""
+"""Self-hosted API docs: Swagger UI 5 (it reads OpenAPI 3.1) from the pinned swagger-ui-py
+package's static files, served by the app at /api/docs/assets/ and started by a same-origin
+script. Nothing loads from a CDN, so the docs work offline and run under the app's CSP (no
+third-party or inline script)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import swagger_ui
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/api/docs/assets"
+SWAGGER_UI = Path(swagger_ui.__file__).parent / "static"
 
 PAGE = f"""<!doctype html>
 <html lang="en">
@@ -31,7 +35,7 @@ PAGE = f"""<!doctype html>
 
 def install(app: FastAPI) -> None:
     """The docs page and its assets (the FastAPI app is built with docs_url=None)."""
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount(ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
     @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
     def api_docs() -> HTMLResponse:
