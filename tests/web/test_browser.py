@@ -107,7 +107,9 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             page.fill("#field-heart_rate", "300")
             page.evaluate("document.getElementById('session-form').noValidate = true")
             page.click("#preview")
-            expect(page.locator('[data-field="heart_rate"]')).to_contain_text("must be between 30 and 220")
+            expect(page.locator('[data-field="heart_rate"]')).to_contain_text(
+                "must be between 30 and 220"
+            )
             page.fill("#field-heart_rate", "72")
             page.fill("#field-seed", "5")
             page.click("#preview")
