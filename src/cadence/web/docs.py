@@ -37,6 +37,8 @@ def install(app: FastAPI) -> None:
     """The docs page and its assets (the FastAPI app is built with docs_url=None)."""
     app.mount(ASSETS, StaticFiles(directory=SWAGGER_UI), name="docs-assets")
 
-    @app.get("/api/docs", include_in_schema=False, response_class=HTMLResponse)
+    @app.api_route(
+        "/api/docs", methods=["GET", "HEAD"], include_in_schema=False, response_class=HTMLResponse
+    )
     def api_docs() -> HTMLResponse:
         return HTMLResponse(PAGE)
