@@ -385,9 +385,8 @@ SPEC: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/docs"): Rule("public", 200, page("GET", "/api/docs")),
     ("HEAD", "/api/docs"): Rule("public", 200, lambda w, r: ("HEAD", "/api/docs", {})),
-    ("GET", "/docs/oauth2-redirect"): Rule("public", 200, page("GET", "/docs/oauth2-redirect")),
-    ("HEAD", "/docs/oauth2-redirect"): Rule(
-        "public", 200, lambda w, r: ("HEAD", "/docs/oauth2-redirect", {})
+    ("MOUNT", "/api/docs/assets"): Rule(
+        "public", 200, page("GET", "/api/docs/assets/swagger-ui-bundle.js")
     ),
     ("MOUNT", "/static"): Rule("public", 200, page("GET", "/static/app.css")),
 }

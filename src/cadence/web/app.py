@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from cadence import __version__
-from cadence.web import api, errors, hardening, pages
+from cadence.web import api, docs, errors, hardening, pages, vocabulary
 from cadence.web.jobs import make_runner, open_clinic_for
 from cadence.web.limits import BodyLimit
 from cadence.web.recovery import sweep_orphans
@@ -45,6 +45,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         log.warning("removed after an unclean stop: %s", swept)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
+    templates.env.globals["words"] = vocabulary  # the clinician's vocabulary, in one module
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +59,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         "feedback, outcomes and reports. Authenticate with a bearer token from "
         "POST /api/v1/auth/tokens.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by web/docs.py from the pinned package, no CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -83,12 +84,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         h.setdefault("X-Frame-Options", "DENY")
         # Patient links carry their token in the URL: never send it on as a referrer.
         h.setdefault("Referrer-Policy", "no-referrer")
-        if not request.url.path.startswith("/api/docs"):
-            h.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; media-src 'self'; "
-                "style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-            )
+        # Swagger UI sets style attributes: the docs alone allow inline styles, never scripts.
+        style = "'self' 'unsafe-inline'" if request.url.path.startswith("/api/docs") else "'self'"
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+            f"style-src {style}; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
         if request.url.path.startswith(("/api/", "/listen/")) or "set-cookie" in h:
             h.setdefault("Cache-Control", "no-store")
         return response
@@ -97,5 +99,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     hardening.install(app)  # tokens out of the access log; out-of-range ids are 422
     app.include_router(api.router)
     app.include_router(pages.router)
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

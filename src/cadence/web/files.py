@@ -44,7 +44,9 @@ def file_response(path: Path, kind: str, *, download_name: str | None = None) ->
 
 
 def download_name(session_id: int, kind: str) -> str | None:
-    """Files a browser shows inline get no name; the rest download as session-N.ext."""
+    """Files a browser shows inline get no name; the rest download as session-N-kind.ext
+    (session-1-prescription.json and session-1-report.json, never both session-1.json)."""
     if kind in (*AUDIO, "svg", "png", "plan"):
         return None
-    return f"session-{session_id}.{EXTENSIONS.get(kind, kind)}"
+    ext = EXTENSIONS.get(kind, kind)
+    return f"session-{session_id}.{ext}" if ext == kind else f"session-{session_id}-{kind}.{ext}"

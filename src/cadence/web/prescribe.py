@@ -106,8 +106,28 @@ NAMES = tuple(f.name for f in FIELDS)
 ALIASES = {"cadence": "cadence_spm", "key_tonic": "key", "programs['melody']": "instrument"}
 
 
+def range_message(f: Field) -> str:
+    """The form's words for a bad value: 'Length (minutes) must be between 0.1 and 120'."""
+    whole = "a whole number " if f.kind == "int" else ""
+    if f.low is None or f.high is None:
+        return f"{f.label} must be {whole or 'a number'}".strip()
+    return f"{f.label} must be {whole}between {f.low:g} and {f.high:g}"
+
+
+def _number(raw: str, whole: bool) -> float | int | None:
+    try:
+        return int(raw) if whole else float(raw)
+    except ValueError:
+        return None
+
+
+def _within(f: Field, value: float) -> bool:
+    return (f.low is None or value >= f.low) and (f.high is None or value <= f.high)
+
+
 def parse_form(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Form strings to for_goal keyword values; errors for what is not even a number."""
+    """Form strings to for_goal keyword values; errors, in the form's words, for what is not
+    a number or lies outside the field's bounds."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for f in FIELDS:
@@ -117,16 +137,12 @@ def parse_form(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             continue
         if raw == "":
             continue
-        if f.kind == "number":
-            try:
-                values[f.name] = float(raw)
-            except ValueError:
-                errors[f.name] = f"{f.label}: {raw!r} is not a number"
-        elif f.kind == "int":
-            try:
-                values[f.name] = int(raw)
-            except ValueError:
-                errors[f.name] = f"{f.label}: {raw!r} is not a whole number"
+        if f.kind in ("number", "int"):
+            value = _number(raw, f.kind == "int")
+            if value is None or not _within(f, value):
+                errors[f.name] = range_message(f)
+            else:
+                values[f.name] = value
         else:
             values[f.name] = raw
     return values, errors

@@ -224,6 +224,7 @@ class JobOut(Out):
     progress: float = Field(description="0..1")
     bars_done: int
     bars_total: int
+    progress_text: str = Field(description="the progress in words, e.g. 'composing bar 3 of 8'")
     patient_code: str
     goal: str
     session_id: int | None

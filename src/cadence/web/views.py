@@ -7,6 +7,7 @@ from typing import Any
 from cadence.web.flows import job_links
 from cadence.web.schemas import JobOut, SessionOut
 from cadence.web.store import Job, aware
+from cadence.web.vocabulary import job_progress
 
 
 def job_out(job: Job) -> JobOut:
@@ -17,6 +18,9 @@ def job_out(job: Job) -> JobOut:
         progress=round(job.progress or 0.0, 4),
         bars_done=job.bars_done or 0,
         bars_total=job.bars_total or 0,
+        progress_text=job_progress(
+            job.status, job.stage, job.bars_done or 0, job.bars_total or 0, job.error
+        ),
         patient_code=job.patient_code,
         goal=job.goal,
         session_id=job.session_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
@@ -15,6 +15,7 @@ from cadence.clinic.errors import ClinicError, ConsentRequired, InvalidValue
 from cadence.errors import CadenceError
 from cadence.therapy import Prescription
 from cadence.therapy.goals import GOALS
+from cadence.web import vocabulary
 from cadence.web.api.outcomes import measures
 from cadence.web.deps import Db, PageCaller, State, require_csrf
 from cadence.web.flows import has_consent, submit_session, visible_job
@@ -73,12 +74,21 @@ def _new_form(
     )
 
 
+def _known_goal(goal: str) -> str:
+    """The goal, or a 422 naming the goals there are (never a silent fall-back to sleep)."""
+    if goal not in GOALS:
+        raise HTTPException(
+            status_code=422,
+            detail=f"There is no goal {goal[:40]!r}; choose one of {', '.join(GOALS)}.",
+        )
+    return goal
+
+
 @router.get("/patients/{code}/sessions/new", response_class=HTMLResponse)
 def new_session(
     code: str, request: Request, caller: PageCaller, db: Db, state: State, goal: str = "sleep"
 ) -> Response:
-    if goal not in GOALS:
-        goal = "sleep"
+    _known_goal(goal)
     form = {"minutes": f"{DEFAULT_MINUTES[goal]:g}"}
     return _new_form(request, caller, db, state, code, goal, form, {})
 
@@ -119,7 +129,7 @@ def create_session(
 ) -> Response:
     """Preview (action=preview) or start the session; bad values come back inline."""
     form = data.model_dump()
-    goal = data.goal if data.goal in GOALS else "sleep"
+    goal = _known_goal(data.goal)
     values, errors = parse_form(form)
     if errors or data.action == "preview":
         return _new_form(
@@ -170,15 +180,17 @@ def _session_context(db: Db, caller: PageCaller, session_id: int) -> dict[str, A
     files = set(getattr(view, "files", {}) or {})
     audio = next((k for k in ("wav", "ogg", "flac") if k in files), None)
     try:
-        summary: str | None = Prescription.from_dict(dict(view.prescription)).summary()
+        prescription: Prescription | None = Prescription.from_dict(dict(view.prescription))
     except (CadenceError, KeyError, TypeError):  # a record from an older prescription format
-        summary = None
+        prescription = None
+    report = dict(getattr(view, "report", {}) or {})
     return {
         "session": view,
-        "summary": summary,
+        "rows": vocabulary.prescription_rows(prescription) if prescription else [],
+        "citations": vocabulary.citations(prescription) if prescription else [],
+        "checks": vocabulary.adherence_checks(report, prescription),
         "audio": audio,
         "files": sorted(files),
-        "report": dict(getattr(view, "report", {}) or {}),
         "measures": measures(),
         "outcomes": [
             o

@@ -4,9 +4,7 @@
 function pollJob(box) {
   const url = box.dataset.jobUrl;
   const status = document.getElementById("job-status");
-  const stage = document.getElementById("job-stage");
   const bar = document.getElementById("job-progress");
-  const bars = document.getElementById("job-bars");
   const error = document.getElementById("job-error");
   async function tick() {
     let job;
@@ -18,10 +16,10 @@ function pollJob(box) {
       setTimeout(tick, 3000);
       return;
     }
-    status.textContent = job.status;
-    stage.textContent = job.stage;
+    const words = document.createElement("strong");
+    words.textContent = job.progress_text;
+    if (status.textContent !== job.progress_text) status.replaceChildren(words);
     bar.value = job.progress;
-    bars.textContent = job.bars_done + " / " + job.bars_total + " bars";
     if (job.status === "done" && job.links.session_page) {
       window.location.assign(job.links.session_page);
     } else if (job.status === "failed") {
@@ -48,6 +46,9 @@ function showDuration(player) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // After a failed submit: focus the summary at the top; its links lead to each field.
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
   const job = document.getElementById("job");
   if (job && job.dataset.jobUrl) pollJob(job);
   const player = document.getElementById("player");
