@@ -68,7 +68,7 @@ def session(
     top_k: int = typer.Option(DEFAULT_SAMPLING.top_k, "--top-k"),
     top_p: float = typer.Option(DEFAULT_SAMPLING.top_p, "--top-p"),
     audio_format: list[str] = typer.Option(
-        ["wav"], "--format", help="Audio: wav, flac, ogg (repeatable)."
+        ["wav"], "--format", help="Audio: wav, flac, ogg, opus (repeatable)."
     ),
 ) -> None:
     """Compose, render and measure one therapy session (the main job)."""

@@ -1,7 +1,7 @@
 """The session pipeline: prescription → plan → generation → render → evaluation.
 
 ``run_session`` writes, into one folder:
-``session.mid``, ``session.wav`` (and FLAC/OGG on request), ``session.musicxml``,
+``session.mid``, ``session.wav`` (and FLAC, OGG Vorbis or Opus on request), ``session.musicxml``,
 ``session.svg`` (first pages), ``prescription.json``, ``plan.png`` (planned and measured tempo
 and arousal) and ``report.json`` (adherence measured from the written files).
 """
@@ -29,12 +29,12 @@ from cadence.models import Model
 from cadence.models.shipped import resolve_model_dir
 from cadence.music.bounded import load_score_within
 from cadence.music.formats import LOADING_ERRORS
-from cadence.render import arrange, audio, chunks, midi, plot, score
+from cadence.render import arrange, audio, chunks, midi, opus, plot, score
 from cadence.therapy.prescription import Prescription
 from cadence.therapy.primer import encode_primer
 
 log = logging.getLogger(__name__)
-AUDIO_FORMATS = ("wav", "flac", "ogg")
+AUDIO_FORMATS = ("wav", "flac", "ogg", "opus")  # opus: the rendition patients stream
 SAMPLE_RATE = 44100
 
 
@@ -148,7 +148,9 @@ class _AudioPipeline:
         self.renderer.close()  # frees the mix: the measurement reads the WAV into that memory
         written = {"wav": wav}
         for fmt in formats:
-            if fmt != "wav":
+            if fmt == "opus":
+                written[fmt] = opus.to_opus(wav, out / f"session{opus.SUFFIX}")
+            elif fmt != "wav":
                 written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
         return written
 

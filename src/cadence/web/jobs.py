@@ -55,6 +55,8 @@ RQ_QUEUE = "cadence"
 PROGRESS_EVERY_S = 0.5
 # The share of a job's time spent composing; rendering, measuring and saving take the rest.
 COMPOSE_SHARE = 0.8
+# Every session keeps its WAV for clinicians and an Opus rendition patients stream on phones.
+SESSION_AUDIO = ("wav", "opus")
 
 
 class QueueFull(Exception):
@@ -215,6 +217,7 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
             model=settings.model,
             primer=primer,
             sampling=SamplingConfig(**sampling) if sampling else None,
+            formats=SESSION_AUDIO,
             on_bar=_Progress(clinic, job_id),
         )
         _set(clinic, job_id, stage="saving", progress=0.95)
