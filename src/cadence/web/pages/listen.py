@@ -121,11 +121,14 @@ def listen(token: str, request: Request, db: Db, state: State, session: str | No
 def start(token: str, request: Request, db: Db, state: State,
           csrf_token: Annotated[str, Form()] = "") -> Response:
     """"Start listening": claim the link for this browser, then show the player."""
-    if not csrf_ok(state.key, _start_binding(token), csrf_token):
+    visitor = request.cookies.get(VISITOR_COOKIE)
+    # The Start form (bound to the link), or the player page's forms (bound to the visitor).
+    if not (csrf_ok(state.key, _start_binding(token), csrf_token)
+            or csrf_ok(state.key, visitor, csrf_token)):
         return _refused(request, state, LinkRefused(
             "The page was out of date. Please open your link again."))
     try:
-        visit = start_link(db, token, request.cookies.get(VISITOR_COOKIE))
+        visit = start_link(db, token, visitor)
     except LinkRefused as refused:
         return _refused(request, state, refused)
     response = redirect(f"/listen/{token}")
