@@ -170,6 +170,12 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             patient.screenshot(path=screens / "06-patient-thanks.png")
             patient.goto(url)  # the link keeps working after a rating
             expect(patient.locator("#player")).to_be_visible()
+            patient.set_viewport_size({"width": 390, "height": 844})  # a phone
+            patient.screenshot(path=screens / "07-patient-390.png", full_page=True)
+            assert patient.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth"
+            ), "the listening page scrolls sideways at 390 px"
+            assert patient.locator("#play").bounding_box()["height"] >= 56  # a large control
             # The only failed responses are the two forms sent back with inline errors.
             assert failed == [("POST", 422), ("POST", 422)], failed
         finally:
