@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 CADENCE := $(VENV)/bin/cadence
-APT_PACKAGES := fluidsynth fluid-soundfont-gm redis-server chromium postgresql
+APT_PACKAGES := fluidsynth fluid-soundfont-gm opus-tools redis-server chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 CORPUS_SOURCES := ../shared/data/nottingham/midi music21:bach music21:essenFolksong \

@@ -83,7 +83,7 @@ Call = Callable[[World, str], tuple[str, str, dict[str, Any]]]
 class Rule:
     """Who may call a route: ``public`` (anyone), ``clinician`` (anyone signed in),
     ``patient`` (the patient's therapist and admins; others 404), ``admin`` (admins; therapists
-    403), ``listen`` (the browser the link is bound to; anyone else 410). ``ok``: the status of
+    403), ``listen`` (the browser the link is bound to; anyone else 403). ``ok``: the status of
     an allowed call."""
 
     access: str
@@ -341,8 +341,12 @@ SPEC: dict[tuple[str, str], Rule] = {
     ("GET", "/listen/{token}/audio"): Rule(
         "listen", 200, page("GET", patient("/listen/{token}/audio"))
     ),
-    # Rating spends the link, so the matrix rates with an empty form: 422, the form again.
+    # The matrix rates with an empty form: 422, the form again.
     ("POST", "/listen/{token}"): Rule("listen", 422, page("POST", patient("/listen/{token}"))),
+    # Pressing "Start listening" again on the browser it is bound to shows the player.
+    ("POST", "/listen/{token}/start"): Rule(
+        "listen", 303, page("POST", patient("/listen/{token}/start"))
+    ),
     ("GET", "/clinicians"): Rule("admin", 200, page("GET", "/clinicians")),
     ("POST", "/clinicians"): Rule(
         "admin",
@@ -425,8 +429,8 @@ def expected(rule: Rule, role: str, method: str, url: str) -> set[int]:
     refused_unknown = {401} if is_api else ({303} if method == "GET" else {303, 403})
     if rule.access == "public":
         return {rule.ok}
-    if rule.access == "listen":
-        return {rule.ok} if role == "link" else {410}
+    if rule.access == "listen":  # started on the link's browser: everyone else is refused
+        return {rule.ok} if role == "link" else {403}
     if role in ("anonymous", "link"):
         return refused_unknown
     if rule.access == "clinician":
@@ -465,9 +469,11 @@ def world(clinic: Clinic) -> World:
     for role, user in (("owner", "theo"), ("other", "olga"), ("admin", "ada")):
         w.csrf[role] = sign_in(w.clients[role], user)
     w.csrf["anonymous"] = csrf_of(w.clients["anonymous"].get("/signin").text)
-    listen = w.clients["link"].get(f"/listen/{w.link_token}")  # binds the link to this browser
-    assert listen.status_code == 200
-    w.csrf["link"] = csrf_of(listen.text)
+    start = w.clients["link"].get(f"/listen/{w.link_token}")
+    r = w.clients["link"].post(f"/listen/{w.link_token}/start",  # binds it to this browser
+                               data={"csrf_token": csrf_of(start.text)})
+    assert r.status_code == 200, r.text
+    w.csrf["link"] = csrf_of(r.text)
     return w
 
 

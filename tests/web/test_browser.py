@@ -162,16 +162,25 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
             url = page.locator("#link-url").input_value()
             patient = browser.new_context().new_page()
             patient.goto(url)
+            expect(patient.locator("#guidance")).to_be_visible()
+            patient.click("#start")
+            patient.click("#play")
             expect(patient.locator("#duration")).not_to_have_text("…")
             assert (
                 abs(float(patient.locator("#player").evaluate("a => a.duration")) - duration) < 0.1
             )
             patient.check("#rate-form input[name=rating][value='5']")
             patient.click("#rate-form button[type=submit]")
-            expect(patient.locator("#thanks")).to_be_visible()
+            expect(patient.locator(".flash")).to_contain_text("Thank you")
             patient.screenshot(path=screens / "06-patient-thanks.png")
-            patient.goto(url)
-            expect(patient.locator("#gone")).to_be_visible()
+            patient.goto(url)  # the link keeps working after a rating
+            expect(patient.locator("#player")).to_be_visible()
+            patient.set_viewport_size({"width": 390, "height": 844})  # a phone
+            patient.screenshot(path=screens / "07-patient-390.png", full_page=True)
+            assert patient.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth"
+            ), "the listening page scrolls sideways at 390 px"
+            assert patient.locator("#play").bounding_box()["height"] >= 56  # a large control
             # The only failed responses are the two forms sent back with inline errors.
             assert failed == [("POST", 422), ("POST", 422)], failed
         finally:

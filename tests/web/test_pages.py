@@ -140,7 +140,7 @@ def test_another_therapists_patient_is_404(client: TestClient, settings: WebSett
     assert client.get("/audit").status_code == 403
 
 
-def test_patient_link_is_single_use_and_bound_to_one_browser(
+def test_patient_link_serves_many_listens_and_binds_only_on_start(
     client: TestClient, settings: WebSettings
 ) -> None:
     from cadence.web import create_app
@@ -151,42 +151,64 @@ def test_patient_link_is_single_use_and_bound_to_one_browser(
     code = add_patient(client, headers)
     job = client.post(
         f"/api/v1/patients/{code}/sessions",
-        json={"goal": "sleep", "minutes": 0.2, "seed": 2},
+        json={"goal": "gait", "minutes": 0.2, "seed": 2, "cadence_spm": 100},
         headers=headers,
     ).json()
     sid = wait_job(client, headers, job["id"])["session_id"]
     r = client.post("/api/v1/patient-links", json={"session_id": sid}, headers=headers)
     assert r.status_code == 201
-    url = r.json()["url"]
-    path = url.split("testserver", 1)[1]
+    path = r.json()["url"].split("testserver", 1)[1]
 
     with TestClient(create_app(settings)) as patient, TestClient(create_app(settings)) as other:
+        # A link scanner's GETs change nothing: the page shows, the link stays unclaimed.
+        scanner = other.get(path)
+        assert scanner.status_code == 200 and 'id="start"' in scanner.text
+        assert "/audio" not in scanner.text
+        assert other.get(f"{path}/audio").status_code == 403  # not started
         page = patient.get(path)
-        assert page.status_code == 200 and f'src="{path}/audio"' in page.text
-        assert other.get(path).status_code == 410  # opened already, elsewhere
+        assert page.status_code == 200 and 'id="start"' in page.text
+        assert "Music to walk to" in page.text and "theo" in page.text
+        assert "handrail" in page.text and "volume" in page.text
+        r = patient.post(f"{path}/start", data={"csrf_token": csrf_of(page.text)},
+                         follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == path
+        page = patient.get(path)
+        assert page.status_code == 200 and f'src="{path}/audio?session={sid}"' in page.text
+        # Another browser is refused, in the patient's words.
+        refused = other.get(path)
+        assert refused.status_code == 403 and "another phone or computer" in refused.text
+        assert other.get(f"{path}/audio").status_code == 403
+        again = other.post(f"{path}/start", data={"csrf_token": csrf_of(scanner.text)})
+        assert again.status_code == 403
         audio = patient.get(f"{path}/audio", headers={"Range": "bytes=0-43"})
-        assert audio.status_code == 206 and audio.content[:4] == b"RIFF"
-        assert other.get(f"{path}/audio").status_code == 410
+        assert audio.status_code == 206 and audio.content[:4] == b"OggS"
+        assert audio.headers["content-type"] == "audio/ogg"
         token = csrf_of(page.text)
-        r = patient.post(path, data={"rating": "9", "csrf_token": token})
+        r = patient.post(path, data={"rating": "9", "session": str(sid), "csrf_token": token})
         assert r.status_code == 422
-        r = patient.post(path, data={"rating": "5", "comment": "lovely", "csrf_token": token})
-        assert r.status_code == 200 and "Thank you" in r.text
-        assert patient.get(path).status_code == 410  # spent
-        assert patient.post(path, data={"rating": "1", "csrf_token": token}).status_code == 410
+        for stars in ("5", "4"):  # rating does not spend the link
+            r = patient.post(path, data={"rating": stars, "comment": "lovely", "session": str(sid),
+                                         "csrf_token": token}, follow_redirects=False)
+            assert r.status_code == 303
+            assert "Thank you" in patient.get(r.headers["location"]).text
+        for _ in range(3):
+            assert patient.get(f"{path}/audio").status_code == 200
     assert client.get("/listen/not-a-real-token").status_code == 410
-    # The patient's reads and rating are in the audit log under a patient actor, not the
-    # clinician's role; a page view's reads of one patient are one entry.
+    # The patient's listens and ratings are in the audit log under the patient, not theo.
     from cadence.clinic import audit
     from cadence.clinic.actors import Actor
     from cadence.web.jobs import open_clinic_for
 
     with open_clinic_for(settings).session() as db:
         entries = audit.list_audit(db, Actor.system(), code)
-    by_link = [e for e in entries if e.actor_name == f"patient {code} (link 1)"]
-    assert {e.actor_role for e in by_link} == {"patient"}
-    assert {"read", "create", "use"} <= {e.action for e in by_link}
-    assert ("create", "feedback") in {(e.action, e.entity) for e in by_link}
+    mine = [e for e in entries if e.actor_role == "patient"]
+    assert all(e.actor_name == f"patient {code} (link 1)" for e in mine)
+    actions = [(e.action, e.entity) for e in mine]
+    assert actions.count(("create", "feedback")) == 2
+    assert actions.count(("use", "session_files")) == 4  # four listens from the start
+    assert ("use", "patient_link") in actions  # started
+    assert {"read", "create", "use"} <= {action for action, _ in actions}
+    assert not any(e.actor_name.startswith("theo") and e.action == "use" for e in entries)
 
 
 def test_page_uploads_over_the_limit_or_not_music(tmp_path: Path, tiny_model: Path) -> None:

@@ -4,6 +4,7 @@ maps every finding to its test)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -213,7 +214,11 @@ def test_patient_files_are_never_cached(
     url = client.post("/api/v1/patient-links", json={"session_id": sid},
                       headers=therapist).json()["url"].replace("http://testserver", "")
     listener = TestClient(client.app)
-    assert listener.get(url).status_code == 200
+    page = listener.get(url)
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert token is not None
+    listener.post(url + "/start", data={"csrf_token": token.group(1)})
     audio = listener.get(url + "/audio")
     assert audio.status_code == 200 and audio.headers["cache-control"] == "no-store"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import symusic
 
 from cadence.generation.plan import ControlPlan
-from cadence.render import arrange, audio, chunks
+from cadence.render import arrange, audio, chunks, opus
 
 SAMPLE_RATE = 44100
 
@@ -105,7 +105,9 @@ class SegmentedAudio:
         self.renderer.close()  # frees the mix: the measurement reads the WAV into that memory
         written = {"wav": wav}
         for fmt in formats:
-            if fmt != "wav":
+            if fmt == "opus":
+                written[fmt] = opus.to_opus(wav, out / f"session{opus.SUFFIX}")
+            elif fmt != "wav":
                 written[fmt] = audio.to_format(wav, out / f"session.{fmt}")
         return written
 

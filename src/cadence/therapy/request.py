@@ -22,7 +22,7 @@ from cadence.therapy.goals import GOALS
 from cadence.therapy.instruments import parse_instrument, parse_key
 
 ALL = tuple(GOALS)
-AUDIO_FORMATS = ("wav", "flac", "ogg")
+AUDIO_FORMATS = ("wav", "flac", "ogg", "opus")  # opus: the rendition patients stream
 PRIMER_MODES = ("vary", "continue")
 SEED_MAX = 2**31 - 1
 # Resting breathing-rate validation range, breaths per minute. Engineering choice (no source).

@@ -22,6 +22,7 @@ from cadence import __version__
 from cadence.web import api, docs, errors, hardening, pages, vocabulary
 from cadence.web.jobs import make_runner, open_clinic_for
 from cadence.web.limits import BodyLimit
+from cadence.web.links import validity_in_words
 from cadence.web.recovery import sweep_orphans
 from cadence.web.settings import WebSettings
 from cadence.web.state import WebState
@@ -46,6 +47,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["version"] = __version__
     templates.env.globals["words"] = vocabulary  # the clinician's vocabulary, in one module
+    templates.env.globals["link_validity"] = validity_in_words(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ MEDIA_TYPES = {
     "wav": "audio/wav",
     "flac": "audio/flac",
     "ogg": "audio/ogg",
+    "opus": "audio/ogg",  # Ogg Opus, the rendition patients stream
     "mid": "audio/midi",
     "midi": "audio/midi",
     "musicxml": "application/vnd.recordare.musicxml+xml",
@@ -22,7 +23,7 @@ MEDIA_TYPES = {
     "prescription": "application/json",
 }
 EXTENSIONS = {"report": "json", "prescription": "json", "midi": "mid"}
-AUDIO = ("wav", "ogg", "flac")
+AUDIO = ("wav", "ogg", "flac", "opus")
 
 
 def file_response(path: Path, kind: str, *, download_name: str | None = None) -> FileResponse:

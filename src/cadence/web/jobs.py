@@ -55,6 +55,8 @@ RQ_QUEUE = "cadence"
 PROGRESS_EVERY_S = 0.5
 # The share of a job's time spent composing; rendering, measuring and saving take the rest.
 COMPOSE_SHARE = 0.8
+# Every session keeps its WAV for clinicians and an Opus rendition patients stream on phones.
+SESSION_AUDIO = ("wav", "opus")
 
 
 class QueueFull(Exception):
@@ -203,7 +205,8 @@ def run_job(job_id: int, settings: WebSettings | None = None) -> None:
         _verovio_in_this_thread()
         primer = _primer_path(clinic, actor, code, favourite_id)
         request = SessionRequest.from_values(
-            values, primer=primer, patient=code, model=settings.model
+            values, primer=primer, patient=code, model=settings.model,
+            formats=SESSION_AUDIO,
         )
         with clinic.session() as db:
             plan = plan_for_patient(db, actor, clinic.config, request)

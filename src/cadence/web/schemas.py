@@ -15,6 +15,7 @@ from cadence.clinic.accounts import MAX_PASSWORD
 from cadence.therapy.goals import GOALS
 from cadence.therapy.request import FIELDS, Input
 from cadence.web.security import TOKEN_HOURS_DEFAULT, TOKEN_HOURS_MAX
+from cadence.web.store import LINK_SCOPES
 
 Goal = Literal["sleep", "anxiety", "mood", "gait", "cognition", "pain"]
 assert set(Goal.__args__) == set(GOALS), "keep Goal in step with therapy.goals.GOALS"  # type: ignore[attr-defined]
@@ -297,12 +298,25 @@ class MeasureOut(Out):
 # --- patient links --------------------------------------------------------------------------
 class LinkIn(In):
     session_id: int
+    scope: str = Field(
+        default="session",
+        description="session: this session only; course: the patient's latest sessions",
+        json_schema_extra={"enum": list(LINK_SCOPES)},
+    )
+
+    @field_validator("scope")
+    @classmethod
+    def _known_scope(cls, value: str) -> str:
+        if value not in LINK_SCOPES:
+            raise ValueError(f"must be one of {', '.join(LINK_SCOPES)}")
+        return value
     hours: float | None = Field(default=None, gt=0, le=24 * 90)
 
 
 class LinkOut(Out):
     id: int
     session_id: int
+    scope: str
     url: str = Field(description="the patient's listening page; shown once")
     expires_at: datetime
 
@@ -310,6 +324,7 @@ class LinkOut(Out):
 class LinkInfoOut(Out):
     id: int
     session_id: int
+    scope: str
     created_at: datetime
     expires_at: datetime
     opened_at: datetime | None

@@ -15,7 +15,10 @@
 - ``CADENCE_REDIS_URL`` (unset): run jobs on RQ workers (``cadence worker``) instead.
 - ``CADENCE_MODEL`` (the shipped LSTM): checkpoint folder, or ``lstm`` / ``transformer``.
 - ``CADENCE_MAX_UPLOAD_MB`` (20): largest favourite-tune upload (over it: 413).
-- ``CADENCE_LINK_HOURS`` (72): how long a patient's listening link stays valid.
+- ``CADENCE_LINK_HOURS`` (72): how long a patient's listening link to one session stays valid.
+- ``CADENCE_COURSE_LINK_DAYS`` (35): how long a link to the patient's current course stays valid
+  (5 weeks: the longest course in THERAPY.md, sleep's 3 days to 5 weeks and RAS's 5 weeks).
+- ``CADENCE_CLINIC_NAME`` (unset): the clinic's name, shown to patients on the listening page.
 - ``CADENCE_PUBLIC_URL`` (unset): the address patients reach the app at, e.g.
   ``https://cadence.example.org``; listening links are built from it, never from the request's
   Host header. Its host is also an allowed host.
@@ -61,6 +64,8 @@ class WebSettings(BaseSettings):
     model: str | None = None
     max_upload_mb: float = Field(default=20.0, gt=0, le=1024)
     link_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    course_link_days: float = Field(default=35.0, gt=0, le=90)
+    clinic_name: str | None = Field(default=None, max_length=120)
     public_url: str | None = None
     allowed_hosts: str = "localhost,127.0.0.1"
     login_failures: int = Field(default=5, ge=1, le=1000)

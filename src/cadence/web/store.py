@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text, text
+from sqlalchemy import JSON, DateTime, Float, Integer, MetaData, String, Text, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -84,12 +84,18 @@ class Job(WebBase):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class PatientLink(WebBase):
-    """A single-use, expiring link to one session's listening page.
+LINK_SCOPES = ("session", "course")  # one session, or the patient's latest sessions
 
-    The URL carries a random token (only its hash is here). The first browser to open it gets a
-    random visitor key in a cookie (its hash is stored too); from then on the page answers only
-    that browser, and once the patient has rated, the link is spent.
+
+class PatientLink(WebBase):
+    """An expiring link to a patient's listening page: one session (``scope`` ``session``) or
+    the patient's current course (``course``: their latest sessions), used as often as the
+    patient likes until it expires or is revoked.
+
+    The URL carries a random token (only its hash is here). The first browser to press "Start
+    listening" gets a random visitor key in a cookie (its hash is stored too); from then on the
+    link answers only that browser. ``opened_at`` is that moment, ``used_at`` the last listen or
+    rating. ``session_id`` is the session the link was made from (for a course, its first).
     """
 
     __tablename__ = "web_patient_links"
@@ -108,6 +114,7 @@ class PatientLink(WebBase):
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    scope: Mapped[str] = mapped_column(String(16), default="session", server_default="session")
 
 
 class LoginFailure(WebBase):
@@ -127,9 +134,28 @@ def create_tables(engine: Engine) -> None:
         WebBase.metadata.create_all(engine)
     except (OperationalError, ProgrammingError):
         WebBase.metadata.create_all(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as connection:
+    with engine.begin() as connection:
+        _add_new_columns(connection)
+        if engine.dialect.name == "sqlite":
             _never_reuse_ids(connection)
+
+
+def _add_new_columns(connection: Connection) -> None:
+    """Add the columns a later version gave a web table that an earlier one created (each new
+    column has a server default or is nullable, so old rows read as before)."""
+    postgres = connection.dialect.name == "postgresql"
+    for table in WebBase.metadata.sorted_tables:
+        have = {c["name"] for c in inspect(connection).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            default = column.server_default
+            tail = "" if default is None else f" NOT NULL DEFAULT '{default.arg}'"  # type: ignore[attr-defined]
+            guard = "IF NOT EXISTS " if postgres else ""  # several workers may start at once
+            connection.exec_driver_sql(
+                f'ALTER TABLE "{table.name}" ADD COLUMN {guard}"{column.name}" {kind}{tail}'
+            )
 
 
 def _never_reuse_ids(connection: Connection) -> None:

@@ -1,4 +1,4 @@
-"""Patient links: a single-use, expiring listening page for one session."""
+"""Patient links: an expiring listening page for one session or the patient's current course."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from cadence.clinic import sessions
 from cadence.web.deps import ApiCaller, Db, State
-from cadence.web.links import create_link, link_url
+from cadence.web.links import create_link, link_hours, link_url
 from cadence.web.schemas import LinkIn, LinkInfoOut, LinkOut
 from cadence.web.store import PatientLink, utcnow
 
@@ -17,10 +17,11 @@ router = APIRouter(prefix="/patient-links", tags=["patient-links"])
 @router.post("", response_model=LinkOut, status_code=status.HTTP_201_CREATED)
 def create(body: LinkIn, request: Request, caller: ApiCaller, db: Db, state: State) -> LinkOut:
     """A link the patient opens to listen and rate; the URL is shown once."""
-    hours = body.hours or state.settings.link_hours
-    token, link = create_link(db, caller.actor, body.session_id, hours)
+    hours = body.hours or link_hours(state.settings, body.scope)
+    token, link = create_link(db, caller.actor, body.session_id, hours, body.scope)
     url = link_url(state.settings, str(request.base_url), token)
-    return LinkOut(id=link.id, session_id=link.session_id, url=url, expires_at=link.expires_at)
+    return LinkOut(id=link.id, session_id=link.session_id, scope=link.scope, url=url,
+                   expires_at=link.expires_at)
 
 
 @router.get("", response_model=list[LinkInfoOut])

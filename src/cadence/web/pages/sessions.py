@@ -19,10 +19,11 @@ from cadence.web import vocabulary
 from cadence.web.api.outcomes import measures
 from cadence.web.deps import Db, PageCaller, State, require_csrf
 from cadence.web.flows import has_consent, submit_session, visible_job
-from cadence.web.links import create_link, link_url
+from cadence.web.links import create_link, link_hours, link_url
 from cadence.web.pages.forms import FormErrors
 from cadence.web.pages.render import redirect, render
 from cadence.web.prescribe import FIELDS, error_field, parse_form, prescribe
+from cadence.web.store import LINK_SCOPES
 from cadence.web.views import job_out
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -254,12 +255,24 @@ def add_feedback(
 
 @router.post("/sessions/{session_id}/links", response_class=HTMLResponse)
 def add_link(
-    session_id: int, request: Request, caller: PageCaller, db: Db, state: State
+    session_id: int,
+    request: Request,
+    caller: PageCaller,
+    db: Db,
+    state: State,
+    scope: Annotated[str, Form()] = "session",
 ) -> Response:
-    token, link = create_link(db, caller.actor, session_id, state.settings.link_hours)
+    """A listening link to this session or to the patient's current course; shown once."""
+    if scope not in LINK_SCOPES:
+        context = _session_context(db, caller, session_id)
+        context["link_error"] = f"Choose one of: {', '.join(LINK_SCOPES)}"
+        return render(request, state, "session.html", context, caller=caller, status_code=422)
+    hours = link_hours(state.settings, scope)
+    token, link = create_link(db, caller.actor, session_id, hours, scope)
     context = _session_context(db, caller, session_id)
     context["link"] = {
         "url": link_url(state.settings, str(request.base_url), token),
         "expires_at": link.expires_at,
+        "scope": link.scope,
     }
     return render(request, state, "session.html", context, caller=caller)
