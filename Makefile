@@ -11,7 +11,7 @@ CORPUS_SOURCES := ../shared/data/nottingham/midi music21:bach music21:essenFolks
 	music21:airdsAirs music21:oneills1850 music21:miscFolk music21:ryansMammoth \
 	music21:monteverdi music21:palestrina
 
-.PHONY: run test test-slow reliability setup system-deps lint bench model corpus clean
+.PHONY: run test test-slow reliability screens setup system-deps lint bench model corpus clean
 
 # The main job on the embedded defaults: a 10-minute sleep session with the shipped model.
 run: setup
@@ -26,6 +26,10 @@ test-slow: setup
 # Fuzzing, crash safety and load (docs/reliability.md); minutes, not seconds.
 reliability: setup
 	$(PY) -m pytest -m reliability -q tests/reliability
+
+# One PNG per page and viewport (1280 px, 390 px) of the therapist's and patient's flows.
+screens: setup
+	$(PY) scripts/screens.py --out out/screens
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
