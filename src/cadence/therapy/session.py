@@ -5,8 +5,8 @@ SessionPlan` to a finished folder, for the CLI, the API and the web. It writes:
 ``session.mid``, ``session.wav`` (and FLAC, OGG Vorbis or Opus on request),
 ``session.musicxml``, ``session.svg`` (first pages), ``prescription.json``, ``plan.png``
 (planned and measured tempo and arousal) and ``report.json`` (adherence measured from the
-written files, with the plan's patient variant and notes), written once. Rendering itself lives in ``render/``: the audio
-behind :class:`~cadence.render.segments.SegmentedAudio`.
+written files, with the plan's patient variant and notes), written once. Rendering itself
+lives in ``render/``: the audio behind :class:`~cadence.render.segments.SegmentedAudio`.
 """
 
 from __future__ import annotations
