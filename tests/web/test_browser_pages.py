@@ -35,6 +35,11 @@ FORBIDDEN = [
 ]
 # The API docs page documents the API's own field names and JSON; its vocabulary is the API's.
 VOCABULARY_EXEMPT = {"api-docs"}
+# axe rules a page's third-party part breaks and we cannot fix in our code, each with its reason.
+AXE_KNOWN = {
+    # Swagger UI puts the path's link inside the operation's button: swagger-api/swagger-ui#9570.
+    "api-docs": {"nested-interactive"},
+}
 AUDIO_LIMIT_BYTES = 3 * 1024 * 1024
 CHECKS = ["scroll", "vocabulary", "labels", "axe"]
 # The walks take 1 to 4 minutes on 2 shared cores: `make test-slow`; one page stays in `make test`.
@@ -81,7 +86,7 @@ def check_page(name: str, page: Any) -> dict[str, list[str]]:
         f"{v['id']} ({v['impact']}): {v['help']} at "
         + ", ".join(f"{' '.join(n['target'])} {n['html'][:90]}" for n in v["nodes"][:5])
         for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
+        if v.get("impact") in ("serious", "critical") and v["id"] not in AXE_KNOWN.get(name, set())
     ]
     return out
 

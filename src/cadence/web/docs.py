@@ -23,6 +23,7 @@ PAGE = f"""<!doctype html>
   <title>Cadence API</title>
   <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+  <link rel="stylesheet" href="/static/docs.css">
 </head>
 <body>
 <div id="swagger-ui" data-spec-url="/api/v1/openapi.json"></div>

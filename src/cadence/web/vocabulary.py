@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from cadence.clinic.outcomes import MEASURES
 from cadence.therapy.evidence import SOURCES
 from cadence.therapy.goals import LUFS_CAP, PROFILES
 from cadence.therapy.instruments import key_label, program_name
@@ -138,25 +139,33 @@ def citations(p: Any) -> list[tuple[str, Citation]]:
     ]
 
 
-# Outcome measures in a clinician's words: name -> (what it is, the scale's unit in words).
-MEASURE_WORDS: dict[str, tuple[str, str]] = {
-    "mood_vas": ("mood", "on a visual analogue scale"),
-    "stai6": ("anxiety, STAI-6", "prorated score"),
-    "pain_nrs": ("pain", "on a numeric rating scale"),
-    "heart_rate": ("heart rate", "beats/min"),
-    "cadence_spm": ("walking cadence", "steps/min"),
-    "gait_speed": ("walking speed", "m/s"),
-    "sleep_onset_min": ("time to fall asleep", "minutes"),
-    "sleep_quality": ("sleep quality", "1 = very poor, 5 = very good"),
-    "engagement": ("engagement", "1 = not at all, 5 = very much"),
-    "liking": ("liking", "1 = not at all, 5 = very much"),
-}
+def measure_label(name: str) -> str:
+    """'Mood (0–100, visual analogue scale)', not 'mood_vas': the clinic's own title and scale
+    of each outcome measure (clinic.outcomes.MEASURES)."""
+    spec = MEASURES.get(name)
+    return spec.label if spec is not None else name.replace("_", " ")
 
 
-def measure_label(name: str, low: float, high: float) -> str:
-    """'mood (0–100 on a visual analogue scale)', not 'mood_vas (0.0–100.0 0-100 VAS)'."""
-    what, unit = MEASURE_WORDS.get(name, (name.replace("_", " "), ""))
-    return f"{what} ({low:g}–{high:g} {unit})".replace(" )", ")")
+# What the audit log's entities are called on the page (the log stores table-like names).
+AUDIT_ENTITIES: dict[str, str] = {
+    "baselines": "baseline", "clinic": "clinic", "clinicians": "clinician",
+    "consents": "consent", "favourites": "favourite tune", "feedback": "feedback",
+    "history": "history", "outcomes": "outcome", "patient_link": "patient link",
+    "patients": "patient", "preferences": "preferences", "session_files": "session files",
+    "therapy_sessions": "session",
+}  # fmt: skip
+_MEASURE_KEY = re.compile(r"\b(" + "|".join(map(re.escape, MEASURES)) + r")\b")
+
+
+def audit_entity(entity: str) -> str:
+    return AUDIT_ENTITIES.get(entity, entity.replace("_", " "))
+
+
+def audit_detail(detail: str | None) -> str:
+    """An entry's detail with measure keys in words ('mood_vas before' -> 'Mood before')."""
+    if not detail:
+        return ""
+    return _MEASURE_KEY.sub(lambda m: MEASURES[m.group(1)].title, detail)
 
 
 @dataclass(frozen=True)
