@@ -101,7 +101,7 @@ def test_session_page_speaks_a_clinicians_language(
     assert "target_lufs" not in page.text and "&#34;" not in page.text  # no raw JSON
     assert 'href="https://doi.org/10.1002/14651858.CD010459.pub2"' in page.text
     assert "1 = not at all, 5 = very much" in text
-    assert "mood (0–100 on a visual analogue scale)" in text and "mood_vas" not in text
+    assert "Mood (0–100, visual analogue scale)" in text and "mood_vas" not in text
     assert f'href="/api/v1/sessions/{sid}/files/prescription"' in page.text
     assert f'href="/api/v1/sessions/{sid}/files/report"' in page.text
     names = {
