@@ -287,12 +287,22 @@ def os_error_line(err: OSError) -> str:
     return f"{what}: {' -> '.join(paths)}; give a folder or file you can write (or read)"
 
 
+def _option_hint(err: CadenceError) -> str:
+    """' (option --cadence)' for an error naming a session input, so the line says what to
+    type; the message itself is the same on every interface."""
+    from cadence.therapy.request import BY_NAME
+
+    spec = BY_NAME.get(str(getattr(err, "field", "") or ""))
+    return f" (option {spec.option})" if spec is not None and spec.option not in str(err) else ""
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     try:
         app()
     except CadenceError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {err}{_option_hint(err)}", highlight=False,
+                      soft_wrap=True)
         sys.exit(2)
     except OSError as err:  # a path the user gave that cannot be written or read
         console.print(f"[bold red]error:[/] {os_error_line(err)}", highlight=False,

@@ -102,18 +102,18 @@ def test_main_flow_in_chromium(server: str, settings: WebSettings, screens: Path
 
             # A sleep session: the prescription is shown; out-of-bounds values come back inline.
             page.click("#goal-sleep")
-            expect(page.locator("#summary")).to_contain_text("Cadence prescription: sleep")
+            expect(page.locator("#summary")).to_contain_text("20 minutes")
             page.fill("#field-minutes", "0.2")
             page.fill("#field-heart_rate", "300")
             page.evaluate("document.getElementById('session-form').noValidate = true")
             page.click("#preview")
             expect(page.locator('[data-field="heart_rate"]')).to_contain_text(
-                "must be between 30 and 220"
+                "must be a number from 30 to 220 BPM"
             )
             page.fill("#field-heart_rate", "72")
             page.fill("#field-seed", "5")
             page.click("#preview")
-            expect(page.locator("#summary")).to_contain_text("heart rate (BPM) 72")
+            expect(page.locator("#summary")).to_contain_text("0.2 minutes")
             page.screenshot(path=screens / "03-new-session.png", full_page=True)
             page.click("#start")
             expect(page).to_have_url(f"{server}/sessions/1", timeout=120_000)

@@ -162,3 +162,52 @@ def test_bad_patient_input_is_refused_on_all_three_interfaces(
     assert not out.exists()
     with clinic.session() as db:
         assert db.query(Job).count() == 0
+
+
+def _form_values(html: str) -> dict[str, str]:
+    """The new-session form's filled-in inputs, as a browser would post them unchanged."""
+    import re
+
+    filled = r'<input name="([a-z_]+)" id="field-[a-z_]+"[^>]* value="([^"]+)"'
+    return dict(re.findall(filled, html))
+
+
+def test_new_session_page_opens_with_the_patients_records_applied(
+    client: TestClient, settings: WebSettings, therapist: dict[str, str]
+) -> None:
+    """A gait patient with a recorded cadence and fall risk: the form opens with the plan
+    already made from them (never asking for the cadence, the fall risk kept), the suggestion
+    and its reason shown; started as it opened, the job plays exactly the plan shown."""
+    code = add_patient(client, therapist)
+    r = client.put(f"/api/v1/patients/{code}/baseline", headers=therapist,
+                   json={"resting_heart_rate": 84, "cadence_spm": 92, "fall_risk": True})
+    assert r.status_code == 204, r.text
+    csrf = sign_in(client, "theo")
+    page = client.get(f"/patients/{code}/sessions/new?goal=gait")
+    assert page.status_code == 200
+    assert 'id="error-summary"' not in page.text and "data-field=" not in page.text
+    assert "From the patient's records: 92 steps/min" in page.text
+    assert "a recorded fall risk is never lifted" in page.text
+    assert 'name="fall_risk"' not in page.text  # nothing to untick
+    tempo = page.text.split("Tempo</dt><dd>", 1)[1].split(" BPM", 1)[0]
+    assert tempo.startswith("92 → ") and float(tempo.split("→")[1]) <= 92  # never raised
+    assert "baseline cadence 92 steps/min" in page.text
+    assert 'id="suggestion"' in page.text and "still exploring" in page.text
+    sleep = client.get(f"/patients/{code}/sessions/new?goal=sleep")
+    assert "From the patient's records: 84 BPM" in sleep.text
+    assert "Tempo</dt><dd>84 → 60 BPM" in sleep.text  # the baseline is the start state
+
+    form = {**_form_values(page.text), "minutes": "0.25"}
+    preview = client.post(f"/patients/{code}/sessions",
+                          data={**form, "goal": "gait", "action": "preview", "csrf_token": csrf})
+    assert preview.status_code == 200 and "0.25 minutes" in preview.text
+    r = client.post(f"/patients/{code}/sessions", follow_redirects=False,
+                    data={**form, "goal": "gait", "action": "start", "csrf_token": csrf})
+    assert r.status_code == 303, r.text
+    job_id = int(r.headers["location"].rsplit("/", 1)[1])
+    played = _session_of(client, therapist, job_id)
+    bars = played["prescription"]["bars"]
+    assert played["prescription"]["cadence_spm"] == 92.0
+    assert bars[0]["tempo_bpm"] == 92.0 and max(b["tempo_bpm"] for b in bars) <= 92.0
+    assert f"Tempo</dt><dd>92 → {bars[-1]['tempo_bpm']:.0f} BPM" in preview.text
+    assert played["report"]["reason"] in preview.text

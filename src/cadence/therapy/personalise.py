@@ -86,6 +86,7 @@ def plan_session(
         primer_mode=request.primer_mode, sampling=request.sampling, formats=request.formats,
         patient=history.code, variant=played, adapter=adapter, notes=tuple(notes),
         reason=explain(played, history.sessions), request=request,
+        personal={k: v for k, v in inputs.items() if request.inputs.get(k) != v},
     )  # fmt: skip
 
 

@@ -45,8 +45,9 @@ def check_cadence(cadence_spm: float | None) -> float:
     if cadence_spm is None:
         raise FieldError(
             "cadence_spm",
-            "cadence_spm: gait needs the patient's measured walking cadence; pass --cadence SPM "
-            f"({CADENCE_MIN:g}-{CADENCE_MAX:g} steps per minute)"
+            "cadence_spm: gait needs the patient's measured walking cadence "
+            f"({CADENCE_MIN:g}-{CADENCE_MAX:g} steps per minute); record it in the baseline or "
+            "give it for this session"
         )
     if not in_range(cadence_spm, CADENCE_MIN, CADENCE_MAX):
         raise FieldError(

@@ -9,7 +9,8 @@ built by hand (the Python API, benchmarks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ class SessionPlan:
     variant: the preference model's variant as played (recorded with the session so that its
     rating teaches the learner). adapter: the patient's fine-tuned adapter folder. notes: what
     personalisation used, in words. reason: why this variant was suggested. request: what was
-    asked for, when the plan came from a request."""
+    asked for, when the plan came from a request. personal: the prescription inputs the
+    patient's records gave or changed (a baseline cadence, a recorded fall risk), by input
+    name, so that a form can show them as already known."""
 
     prescription: Prescription
     model: str | Path | None = None
@@ -41,6 +44,7 @@ class SessionPlan:
     notes: tuple[str, ...] = ()
     reason: str = ""
     request: SessionRequest | None = None
+    personal: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.primer_mode not in PRIMER_MODES:

@@ -4,25 +4,32 @@ plan, report, feedback, outcomes, and a link for the patient."""
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel
+from pydantic import create_model
 
 from cadence.clinic import feedback, outcomes, patients, sessions
 from cadence.clinic.errors import ClinicError, ConsentRequired, InvalidValue
+from cadence.clinic.planning import plan_for_patient
 from cadence.errors import CadenceError
 from cadence.therapy import Prescription
+from cadence.therapy.checks import FieldError
 from cadence.therapy.goals import GOALS
+from cadence.therapy.request import SEED_MAX, SessionRequest
+from cadence.therapy.session_plan import SessionPlan
 from cadence.web import vocabulary
 from cadence.web.api.outcomes import measures
 from cadence.web.deps import Db, PageCaller, State, require_csrf
+from cadence.web.errors import error_field
 from cadence.web.flows import has_consent, submit_session, visible_job
 from cadence.web.links import create_link, link_hours, link_url
 from cadence.web.pages.forms import FormErrors
 from cadence.web.pages.render import redirect, render
-from cadence.web.prescribe import FIELDS, error_field, parse_form, prescribe
+from cadence.web.prescribe import field_message, form_fields, form_names, parse_form
 from cadence.web.store import LINK_SCOPES
 from cadence.web.views import job_out
 
@@ -38,6 +45,26 @@ DEFAULT_MINUTES = {
 }
 
 
+@dataclass
+class Preview:
+    """What the new-session page shows beside the form: the patient's plan (None until the
+    values allow one), in the clinician's words, or why there is none yet."""
+
+    plan: SessionPlan | None = None
+    rows: list[vocabulary.Row] = field(default_factory=list)
+    needs: str = ""  # why there is no plan yet, when the page first opens
+
+
+def _preview(
+    db: Db, caller: PageCaller, state: State, code: str, values: dict[str, Any]
+) -> Preview:
+    """The plan the session will play, personalised exactly as the job will personalise it
+    (clinic.planning.plan_for_patient); FieldError and ConsentRequired pass to the caller."""
+    request = SessionRequest.from_values(values, patient=code)
+    plan = plan_for_patient(db, caller.actor, state.clinic.config, request)
+    return Preview(plan, vocabulary.prescription_rows(plan.prescription))
+
+
 def _new_form(
     request: Request,
     caller: PageCaller,
@@ -48,31 +75,50 @@ def _new_form(
     form: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
+    *,
+    first: bool = False,
 ) -> Response:
+    """The form with ``form``'s values and ``errors``; without errors, the plan they give.
+    ``first``: the page has just opened, so what the plan still needs is a hint, not an
+    error."""
     patient = patients.get_patient(db, caller.actor, code)
-    summary = None
-    if not errors:
-        values, errors = parse_form(form)
+    consent = has_consent(patient)
+    preview = Preview()
+    if not errors and consent:
+        values, errors = parse_form(form, goal)
         if not errors:
             try:
-                summary = prescribe(goal, values).summary()
+                preview = _preview(db, caller, state, code, {"goal": goal, **values})
             except CadenceError as err:
-                errors = {error_field(err): str(err)}
-                status_code = 422
+                if isinstance(err, ClinicError) and not isinstance(err, InvalidValue):
+                    raise
+                if first:
+                    preview.needs = next(iter(_form_error(err).values()))
+                else:
+                    errors = _form_error(err)
+                    status_code = 422
     context = {
         "patient": patient,
-        "consent": has_consent(patient),
+        "consent": consent,
         "goal": goal,
         "goals": GOALS,
-        "fields": [f for f in FIELDS if goal in f.goals],
+        "fields": form_fields(goal),
         "form": form,
         "errors": errors,
-        "summary": summary,
+        "preview": preview,
+        "personal": dict(preview.plan.personal) if preview.plan else {},
         "favourites": patients.list_favourites(db, caller.actor, code),
     }
     return render(
         request, state, "session_new.html", context, caller=caller, status_code=status_code
     )
+
+
+def _form_error(err: CadenceError) -> dict[str, str]:
+    """The error under the field it names (the form as a whole when it names none)."""
+    if isinstance(err, FieldError):
+        return {err.field: field_message(err)}
+    return {error_field(err) or "": str(err)}
 
 
 def _known_goal(goal: str) -> str:
@@ -89,34 +135,22 @@ def _known_goal(goal: str) -> str:
 def new_session(
     code: str, request: Request, caller: PageCaller, db: Db, state: State, goal: str = "sleep"
 ) -> Response:
+    """The form opens with the goal's usual length and a fresh seed, and the plan they give
+    for this patient (baseline, fall risk, the suggested variant and its reason) beside it;
+    submitting it unchanged plays exactly that plan."""
     _known_goal(goal)
-    form = {"minutes": f"{DEFAULT_MINUTES[goal]:g}"}
-    return _new_form(request, caller, db, state, code, goal, form, {})
+    form = {"minutes": f"{DEFAULT_MINUTES[goal]:g}", "seed": str(secrets.randbelow(SEED_MAX))}
+    return _new_form(request, caller, db, state, code, goal, form, {}, first=True)
 
 
-class SessionForm(BaseModel):
-    """The new-session form: every field a string, parsed and checked by prescribe.py."""
-
-    goal: str = "sleep"
-    action: str = "start"
-    favourite_id: str = ""
-    minutes: str = ""
-    cadence_spm: str = ""
-    fall_risk: str = ""
-    gait_step: str = ""
-    gait_target: str = ""
-    heart_rate: str = ""
-    arousal: str = ""
-    valence: str = ""
-    breathing_rate: str = ""
-    birth_year: str = ""
-    key: str = ""
-    mode: str = ""
-    instrument: str = ""
-    seed: str = ""
-
-
-assert set(SessionForm.model_fields) >= {f.name for f in FIELDS}
+# The new-session form: every field a string, parsed and checked by prescribe.parse_form.
+SessionForm = create_model(
+    "SessionForm",
+    goal=(str, "sleep"),
+    action=(str, "start"),
+    favourite_id=(str, ""),
+    **dict.fromkeys(sorted(form_names()), (str, "")),  # type: ignore[call-overload]
+)
 
 
 @router.post("/patients/{code}/sessions", response_class=HTMLResponse)
@@ -126,16 +160,17 @@ def create_session(
     caller: PageCaller,
     db: Db,
     state: State,
-    data: Annotated[SessionForm, Form()],
+    data: Annotated[SessionForm, Form()],  # type: ignore[valid-type]
 ) -> Response:
     """Preview (action=preview) or start the session; bad values come back inline."""
-    form = data.model_dump()
-    goal = _known_goal(data.goal)
-    values, errors = parse_form(form)
-    if errors or data.action == "preview":
+    form: dict[str, str] = data.model_dump()  # type: ignore[attr-defined]
+    goal = _known_goal(form["goal"])
+    values, errors = parse_form(form, goal)
+    if errors or form["action"] == "preview":
         return _new_form(
             request, caller, db, state, code, goal, form, errors, 422 if errors else 200
         )
+    favourite = form["favourite_id"]
     try:
         job = submit_session(
             db,
@@ -143,28 +178,14 @@ def create_session(
             caller.actor,
             code,
             {"goal": goal, **values},
-            favourite_id=int(data.favourite_id) if data.favourite_id.isdigit() else None,
-        )
-    except (InvalidValue, ConsentRequired) as err:
-        db.rollback()
-        return _new_form(
-            request,
-            caller,
-            db,
-            state,
-            code,
-            goal,
-            form,
-            {error_field(err): str(err)},
-            422 if isinstance(err, InvalidValue) else 409,
+            favourite_id=int(favourite) if favourite.isdigit() else None,
         )
     except CadenceError as err:
-        if isinstance(err, ClinicError):
-            raise
+        if isinstance(err, ClinicError) and not isinstance(err, InvalidValue | ConsentRequired):
+            raise  # NotFound, Forbidden: the app's own pages answer those
         db.rollback()
-        return _new_form(
-            request, caller, db, state, code, goal, form, {error_field(err): str(err)}, 422
-        )
+        status = 409 if isinstance(err, ConsentRequired) else 422
+        return _new_form(request, caller, db, state, code, goal, form, _form_error(err), status)
     return redirect(f"/jobs/{job.id}")
 
 
