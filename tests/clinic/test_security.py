@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import sqlite3
 import stat
@@ -84,8 +85,14 @@ def test_erasure_leaves_nothing_in_the_home_or_the_temp_dir(tmp_path: Path) -> N
             sessions.record_session(db, tess, code, goal="sleep", prescription={},
                                     files={"wav": wav}, report={})
         wav.unlink()
+        adapter = config.adapter_dir(code)  # what `cadence finetune` writes for the patient
+        adapter.mkdir(parents=True)
+        (adapter / "adapter.json").write_text(json.dumps({"patient": code}))
+        (adapter / "adapter.safetensors").write_bytes(bytes(64))
         with clinic.session() as db:
             privacy.erase_patient(db, Actor.system(), code)
+    assert not adapter.exists()
+    assert [p for p in config.home.rglob("*") if code in p.name] == []
     needles = [code.encode(), SECRET_NAME.encode(), TUNE_TITLE.encode()]
     home = config.home
     assert _files_holding(home, needles[1:]) == []

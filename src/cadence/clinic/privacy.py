@@ -183,6 +183,10 @@ def erase_patient(db: Session, actor: Actor, code: str) -> ErasureReport:
     audit.record(db, actor, "erase", "patients", pid, patient_code=code,
                  detail=f"{sum(counts.values())} rows, {removed} files")
     clinic = clinic_of(db)
+    # The fine-tuned adapter learnt from the patient's own music: deleted with the records,
+    # once they are gone for good (a rolled-back erasure keeps it).
+    adapter = clinic.config.adapter_dir(row.code)
+    on_commit(db, lambda: shutil.rmtree(adapter, ignore_errors=True))
     on_commit(db, lambda: scrub(clinic))
     return ErasureReport(code=code, rows=counts, files_removed=removed)
 
