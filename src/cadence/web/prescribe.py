@@ -13,9 +13,6 @@ from typing import Any
 from cadence.therapy.checks import FieldError
 from cadence.therapy.request import BY_NAME, Input, inputs_for
 
-# The run's inputs the form shows besides the goal's prescription inputs.
-RUN_FIELDS = ("minutes", "seed")
-
 
 def form_fields(goal: str) -> tuple[Input, ...]:
     """The form's inputs for ``goal``: the length, the goal's prescription inputs, the seed."""

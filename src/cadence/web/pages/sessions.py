@@ -5,7 +5,6 @@ plan, report, feedback, outcomes, and a link for the patient."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -45,26 +44,6 @@ DEFAULT_MINUTES = {
 }
 
 
-@dataclass
-class Preview:
-    """What the new-session page shows beside the form: the patient's plan (None until the
-    values allow one), in the clinician's words, or why there is none yet."""
-
-    plan: SessionPlan | None = None
-    rows: list[vocabulary.Row] = field(default_factory=list)
-    needs: str = ""  # why there is no plan yet, when the page first opens
-
-
-def _preview(
-    db: Db, caller: PageCaller, state: State, code: str, values: dict[str, Any]
-) -> Preview:
-    """The plan the session will play, personalised exactly as the job will personalise it
-    (clinic.planning.plan_for_patient); FieldError and ConsentRequired pass to the caller."""
-    request = SessionRequest.from_values(values, patient=code)
-    plan = plan_for_patient(db, caller.actor, state.clinic.config, request)
-    return Preview(plan, vocabulary.prescription_rows(plan.prescription))
-
-
 def _new_form(
     request: Request,
     caller: PageCaller,
@@ -83,20 +62,21 @@ def _new_form(
     error."""
     patient = patients.get_patient(db, caller.actor, code)
     consent = has_consent(patient)
-    preview = Preview()
+    plan: SessionPlan | None = None
+    needs = ""  # why there is no plan yet, when the page has just opened
     if not errors and consent:
         values, errors = parse_form(form, goal)
-        if not errors:
-            try:
-                preview = _preview(db, caller, state, code, {"goal": goal, **values})
+        if errors:
+            status_code = 422
+        else:
+            try:  # planned exactly as the job will plan it
+                request_ = SessionRequest.from_values({"goal": goal, **values}, patient=code)
+                plan = plan_for_patient(db, caller.actor, state.clinic.config, request_)
             except CadenceError as err:
-                if isinstance(err, ClinicError) and not isinstance(err, InvalidValue):
-                    raise
                 if first:
-                    preview.needs = next(iter(_form_error(err).values()))
+                    needs = next(iter(_form_error(err).values()))
                 else:
-                    errors = _form_error(err)
-                    status_code = 422
+                    errors, status_code = _form_error(err), 422
     context = {
         "patient": patient,
         "consent": consent,
@@ -105,8 +85,10 @@ def _new_form(
         "fields": form_fields(goal),
         "form": form,
         "errors": errors,
-        "preview": preview,
-        "personal": dict(preview.plan.personal) if preview.plan else {},
+        "plan": plan,
+        "rows": vocabulary.prescription_rows(plan.prescription) if plan else [],
+        "needs": needs,
+        "personal": plan.personal if plan else {},
         "favourites": patients.list_favourites(db, caller.actor, code),
     }
     return render(
@@ -115,7 +97,11 @@ def _new_form(
 
 
 def _form_error(err: CadenceError) -> dict[str, str]:
-    """The error under the field it names (the form as a whole when it names none)."""
+    """The error under the field it names (the form as a whole when it names none). A clinic
+    error that is not about the form's values (NotFound, Forbidden) is raised again for the
+    app's own error pages."""
+    if isinstance(err, ClinicError) and not isinstance(err, InvalidValue | ConsentRequired):
+        raise err
     if isinstance(err, FieldError):
         return {err.field: field_message(err)}
     return {error_field(err) or "": str(err)}
@@ -165,11 +151,11 @@ def create_session(
     """Preview (action=preview) or start the session; bad values come back inline."""
     form: dict[str, str] = data.model_dump()  # type: ignore[attr-defined]
     goal = _known_goal(form["goal"])
+    if form["action"] == "preview":  # the form parses and plans the values itself
+        return _new_form(request, caller, db, state, code, goal, form, {})
     values, errors = parse_form(form, goal)
-    if errors or form["action"] == "preview":
-        return _new_form(
-            request, caller, db, state, code, goal, form, errors, 422 if errors else 200
-        )
+    if errors:
+        return _new_form(request, caller, db, state, code, goal, form, errors, 422)
     favourite = form["favourite_id"]
     try:
         job = submit_session(
@@ -181,11 +167,10 @@ def create_session(
             favourite_id=int(favourite) if favourite.isdigit() else None,
         )
     except CadenceError as err:
-        if isinstance(err, ClinicError) and not isinstance(err, InvalidValue | ConsentRequired):
-            raise  # NotFound, Forbidden: the app's own pages answer those
+        errors = _form_error(err)
         db.rollback()
         status = 409 if isinstance(err, ConsentRequired) else 422
-        return _new_form(request, caller, db, state, code, goal, form, _form_error(err), status)
+        return _new_form(request, caller, db, state, code, goal, form, errors, status)
     return redirect(f"/jobs/{job.id}")
 
 
