@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import symusic
 
+from cadence.render.soundfont_fx import needs_chorus
 from cadence.render.synth import render_blocks
 
 TAIL_S = 3.0  # rendered after a segment's last event; FluidSynth adds about 2 s more
@@ -222,7 +223,10 @@ class SegmentRenderer:
             self._running += 1
         try:
             pos = round(offset_s * self.sample_rate)
-            blocks = render_blocks(mid, sample_rate=self.sample_rate, soundfont=self.soundfont)
+            blocks = render_blocks(
+                mid, sample_rate=self.sample_rate, soundfont=self.soundfont,
+                chorus=needs_chorus(part, self.soundfont),
+            )  # fmt: skip
             for block in blocks:
                 self._add(pos, block, sign)
                 pos += block.shape[0]

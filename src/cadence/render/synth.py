@@ -76,7 +76,12 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path:
     )
 
 
-def _command(midi_path: str | Path, sample_rate: int, soundfont: Path) -> list[str]:
+def _command(
+    midi_path: str | Path, sample_rate: int, soundfont: Path, chorus: bool = True
+) -> list[str]:
+    # the chorus unit off where nothing feeds it: the same samples for less CPU
+    # (cadence.render.soundfont_fx)
+    effects = [] if chorus else ["-o", "synth.chorus.active=0"]
     return [
         find_fluidsynth(),
         "-n",  # no MIDI input driver
@@ -91,6 +96,7 @@ def _command(midi_path: str | Path, sample_rate: int, soundfont: Path) -> list[s
         # Events keep the same times (tested); only which voice is stolen when more than
         # the polyphony sound at once may differ.
         "-o", f"audio.period-size={PERIOD_FRAMES}",
+        *effects,
         "-r", str(sample_rate),
         "-O", "float",
         "-T", "raw",  # interleaved stereo float32 in the machine's byte order
@@ -110,7 +116,12 @@ def _widen(pipe: IO[bytes]) -> None:
 
 
 def render_blocks(
-    midi_path: str | Path, *, sample_rate: int, soundfont: Path, block_frames: int = BLOCK_FRAMES
+    midi_path: str | Path,
+    *,
+    sample_rate: int,
+    soundfont: Path,
+    block_frames: int = BLOCK_FRAMES,
+    chorus: bool = True,
 ) -> Iterator[np.ndarray]:
     """Render ``midi_path`` with the fluidsynth program (no shell, no MIDI in), yielding the
     audio as it comes: stereo float32 blocks (frames, 2) of up to ``block_frames`` frames.
@@ -124,7 +135,7 @@ def render_blocks(
     view = memoryview(buffer).cast("B")
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
-            _command(midi_path, sample_rate, soundfont),
+            _command(midi_path, sample_rate, soundfont, chorus),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=errors,  # a file, not a pipe: nothing can block on a full stderr
