@@ -14,6 +14,7 @@ the measure of ``evaluation.adherence.wav_loudness``.
 
 from __future__ import annotations
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -153,13 +154,27 @@ def _peak_filter_gain(taps: np.ndarray) -> float:
     return float(max(scaled[p::OVERSAMPLE].sum() for p in range(OVERSAMPLE)))
 
 
+@functools.lru_cache(maxsize=2)
+def _oversampling_matrix(taps_bytes: bytes) -> np.ndarray:
+    """The linear map from a row (_PEAK_BLOCK + 2 · _PEAK_PAD samples) to its core's
+    oversampled samples: ``resample_poly`` of each unit row, so ``rows @ M`` is the same
+    oversampling as ``resample_poly(rows, ...)[:, core]`` to float32 rounding. As one BLAS
+    matrix product it is 9× faster than upfirdn here (0.035 s against 0.31 s for 40,000 rows
+    on the 2-core CPU) and runs without the GIL."""
+    taps = np.frombuffer(taps_bytes, dtype=np.float32)
+    width = _PEAK_BLOCK + 2 * _PEAK_PAD
+    core = slice(_PEAK_PAD * OVERSAMPLE, (_PEAK_PAD + _PEAK_BLOCK) * OVERSAMPLE)
+    unit = np.eye(width, dtype=np.float32)
+    return np.ascontiguousarray(resample_poly(unit, OVERSAMPLE, 1, axis=1, window=taps)[:, core])
+
+
 def _block_peaks(rows: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """Oversampled peak of each row's core (the row minus _PEAK_PAD samples each side)."""
     peaks = np.zeros(len(rows), dtype=np.float32)
-    core = slice(_PEAK_PAD * OVERSAMPLE, (_PEAK_PAD + _PEAK_BLOCK) * OVERSAMPLE)
+    matrix = _oversampling_matrix(taps.astype(np.float32).tobytes())
     for i in range(0, len(rows), _PEAK_BATCH):
-        up = resample_poly(rows[i : i + _PEAK_BATCH], OVERSAMPLE, 1, axis=1, window=taps)
-        peaks[i : i + _PEAK_BATCH] = np.max(np.abs(up[:, core]), axis=1)
+        up = rows[i : i + _PEAK_BATCH] @ matrix
+        peaks[i : i + _PEAK_BATCH] = np.max(np.abs(up), axis=1)
     return peaks
 
 
@@ -179,12 +194,25 @@ def _block_sample_peaks(data: np.ndarray) -> np.ndarray:
 
 def _rows(data: np.ndarray, blocks: np.ndarray) -> np.ndarray:
     """Every channel of each chosen block with _PEAK_PAD samples each side (zeros off the
-    ends): (blocks × channels, _PEAK_BLOCK + 2 · _PEAK_PAD)."""
-    idx = blocks[:, None] * _PEAK_BLOCK + np.arange(-_PEAK_PAD, _PEAK_BLOCK + _PEAK_PAD)
-    inside = (idx >= 0) & (idx < data.shape[0])
-    rows = data[np.clip(idx, 0, data.shape[0] - 1)].astype(np.float32)  # (b, width, ch)
-    rows[~inside] = 0.0
-    return rows.transpose(0, 2, 1).reshape(-1, idx.shape[1])
+    ends): (blocks × channels, _PEAK_BLOCK + 2 · _PEAK_PAD). Blocks away from the ends are
+    copied from a strided window view of ``data`` (0.06 s for 107,000 blocks of a 30-minute
+    session, against 0.82 s gathering sample indices); the ends gather, padded with zeros."""
+    width = _PEAK_BLOCK + 2 * _PEAK_PAD
+    n, channels = data.shape
+    starts = blocks * _PEAK_BLOCK - _PEAK_PAD
+    inner = (starts >= 0) & (starts + width <= n)
+    rows = np.zeros((len(blocks), channels, width), dtype=np.float32)
+    if n >= width and inner.any():
+        windows = np.lib.stride_tricks.sliding_window_view(data, width, axis=0)  # (_, ch, w)
+        rows[inner] = windows[starts[inner]]
+    edge = np.flatnonzero(~inner)
+    if len(edge):
+        idx = starts[edge, None] + np.arange(width)
+        valid = (idx >= 0) & (idx < n)
+        gathered = data[np.clip(idx, 0, n - 1)].astype(np.float32)  # (e, width, ch)
+        gathered[~valid] = 0.0
+        rows[edge] = gathered.transpose(0, 2, 1)
+    return rows.reshape(-1, width)
 
 
 def true_peak_dbtp(data: np.ndarray) -> float:
