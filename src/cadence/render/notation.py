@@ -154,7 +154,8 @@ def join(
     meter: tuple[int, int],
     key: tuple[int, int],
 ) -> ET.Element:
-    """One score-partwise document from runs ``docs`` of ``bars[i]`` measures each."""
+    """One score-partwise document from runs ``docs`` of ``bars[i]`` measures each. The runs'
+    measures are moved into it, not copied: ``docs`` are used up."""
     divisions = music21.defaults.divisionsPerQuarter
     quarters = meter[0] * 4 / meter[1]
     runs = [_parts(doc) for doc in docs]
@@ -176,7 +177,7 @@ def join(
         clef: tuple[str | None, str | None] | None = None
         for run, n in zip(runs, bars, strict=True):
             measures = run[name][1].findall("measure") if name in run else []
-            measures = [copy.deepcopy(m) for m in measures[:n]]
+            measures = measures[:n]
             measures += [rest_measure(quarters, divisions) for _ in range(n - len(measures))]
             for j, measure in enumerate(measures):
                 attrs = measure.find("attributes")
