@@ -32,7 +32,7 @@ OVERSAMPLE = 4  # true-peak oversampling factor (BS.1770-4 Annex 2)
 _PEAK_BLOCK = 64  # samples per block of the true-peak scan
 _PEAK_PAD = 16  # samples of context each side of a block (> the filter's 10-sample half length)
 _PEAK_FIRST = 64  # loudest blocks oversampled before the others are screened
-_PEAK_BATCH = 8192  # blocks oversampled per resample_poly call (bounded memory)
+_PEAK_BATCH = 8192  # rows oversampled per matrix product (bounded memory)
 # From this many frames (a minute at 44.1 kHz) the channels are K-weighted in parallel threads.
 _THREADED_FRAMES = 44_100 * 60
 _FILTER_HOPS = 256  # 100 ms hops K-weighted per sosfilt call (bounded memory)
@@ -154,24 +154,24 @@ def _peak_filter_gain(taps: np.ndarray) -> float:
     return float(max(scaled[p::OVERSAMPLE].sum() for p in range(OVERSAMPLE)))
 
 
-@functools.lru_cache(maxsize=2)
-def _oversampling_matrix(taps_bytes: bytes) -> np.ndarray:
+@functools.cache
+def _oversampling_matrix() -> np.ndarray:
     """The linear map from a row (_PEAK_BLOCK + 2 · _PEAK_PAD samples) to its core's
     oversampled samples: ``resample_poly`` of each unit row, so ``rows @ M`` is the same
     oversampling as ``resample_poly(rows, ...)[:, core]`` to float32 rounding. As one BLAS
     matrix product it is 9× faster than upfirdn here (0.035 s against 0.31 s for 40,000 rows
     on the 2-core CPU) and runs without the GIL."""
-    taps = np.frombuffer(taps_bytes, dtype=np.float32)
+    taps = _oversampling_filter().astype(np.float32)
     width = _PEAK_BLOCK + 2 * _PEAK_PAD
     core = slice(_PEAK_PAD * OVERSAMPLE, (_PEAK_PAD + _PEAK_BLOCK) * OVERSAMPLE)
     unit = np.eye(width, dtype=np.float32)
     return np.ascontiguousarray(resample_poly(unit, OVERSAMPLE, 1, axis=1, window=taps)[:, core])
 
 
-def _block_peaks(rows: np.ndarray, taps: np.ndarray) -> np.ndarray:
+def _block_peaks(rows: np.ndarray) -> np.ndarray:
     """Oversampled peak of each row's core (the row minus _PEAK_PAD samples each side)."""
     peaks = np.zeros(len(rows), dtype=np.float32)
-    matrix = _oversampling_matrix(taps.astype(np.float32).tobytes())
+    matrix = _oversampling_matrix()
     for i in range(0, len(rows), _PEAK_BATCH):
         up = rows[i : i + _PEAK_BATCH] @ matrix
         peaks[i : i + _PEAK_BATCH] = np.max(np.abs(up), axis=1)
@@ -237,8 +237,8 @@ def true_peak_dbtp(data: np.ndarray) -> float:
     taps = _oversampling_filter().astype(np.float32)
     first = min(_PEAK_FIRST, len(sample))
     loudest = np.argpartition(sample, len(sample) - first)[len(sample) - first :]
-    peak = float(_block_peaks(_rows(data, loudest), taps).max())
+    peak = float(_block_peaks(_rows(data, loudest)).max())
     candidates = np.flatnonzero(near * _peak_filter_gain(taps) > peak)
     if len(candidates):
-        peak = max(peak, float(_block_peaks(_rows(data, candidates), taps).max()))
+        peak = max(peak, float(_block_peaks(_rows(data, candidates)).max()))
     return 20.0 * math.log10(peak / _full_scale(data)) if peak > 0 else -math.inf

@@ -15,6 +15,7 @@ parser flags are exactly those whose render changes without the chorus
 from __future__ import annotations
 
 import functools
+import struct
 import warnings
 from pathlib import Path
 
@@ -46,7 +47,9 @@ def _presets(path: str, _stamp: tuple[int, int]) -> tuple[frozenset, frozenset] 
                 zones += [z for bag in preset.bags if bag.instrument for z in bag.instrument.bags]
                 if any(_sends_to_chorus(zone.gens) for zone in zones):
                     chorus.add(key)
-    except Exception:  # noqa: BLE001 (any parse failure: keep the chorus on, never guess)
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error):
+        # what sf2utils raises on a damaged or foreign file (TypeError on a RIFF without
+        # chunks): keep the chorus on, never guess
         return None
     return frozenset(every), frozenset(chorus)
 
